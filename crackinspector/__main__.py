@@ -1,0 +1,5 @@
+import sys
+
+from crackinspector.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Everything that works without Qt. Nothing in this package may import PySide6."""

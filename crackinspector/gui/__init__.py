@@ -1,0 +1,1 @@
+"""The Qt application. Only this package imports PySide6."""

@@ -1,0 +1,1 @@
+"""Training pipeline for CrackInspector models. Never imports Qt."""
