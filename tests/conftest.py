@@ -1,0 +1,55 @@
+"""Shared fixtures: real data, a small real model, and isolation from the user's folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """../shared/data beside the checkout (CI lays it there), or $CRACKINSPECTOR_SHARED_DATA."""
+    override = os.environ.get("CRACKINSPECTOR_SHARED_DATA")
+    return Path(override) if override else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    assert (path / "crackforest" / "images").is_dir(), f"real crack data not found at {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def crackforest(shared_data: Path) -> Path:
+    return shared_data / "crackforest"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """No test reads or writes the user's model folder, cache or settings."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("CRACKINSPECTOR_MODELS_DIR", str(base / "user-models"))
+    monkeypatch.setenv("CRACKINSPECTOR_CACHE_DIR", str(base / "user-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small randomly initialised U-Net saved as a real model pair (for mechanics, not quality)."""
+    import torch
+
+    from crackinspector.core.modelcard import ModelCard
+    from crackinspector.core.models import build_model, save_model
+
+    torch.manual_seed(0)
+    card = ModelCard(
+        name="tiny-resnet18", encoder="resnet18", decoder_channels=(32, 16, 16, 8, 8), tile_size=128
+    )
+    model = build_model(card)
+    folder = tmp_path_factory.mktemp("tiny-model")
+    return save_model(model, card, folder, dtype=torch.float32).weights_path
