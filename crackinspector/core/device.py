@@ -50,3 +50,31 @@ def describe_device(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple GPU (MPS)"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def cpu_supports_bf16() -> bool:
+    """True where oneDNN runs bfloat16 natively (AVX512-BF16 or AMX), which roughly halves
+    CPU training time; elsewhere bf16 would be emulated and slower."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def training_autocast_dtype(device: torch.device, mode: str = "auto") -> torch.dtype | None:
+    """Mixed precision for training: "auto" is bf16 (or fp16) on CUDA, bf16 on CPUs that do it
+    natively, else float32; "off", "bf16" and "fp16" force a choice."""
+    mode = mode.lower()
+    if mode == "off":
+        return None
+    if mode == "bf16":
+        return torch.bfloat16
+    if mode == "fp16":
+        return torch.float16
+    if mode != "auto":
+        raise ValueError(f"unknown mixed-precision mode {mode!r}; choose auto, off, bf16 or fp16")
+    if device.type == "cuda":
+        return autocast_dtype(device)
+    if device.type == "cpu" and cpu_supports_bf16():
+        return torch.bfloat16
+    return None

@@ -22,5 +22,5 @@ class ModelError(FileProblem):
     """A model file that is missing, truncated, corrupt or of the wrong architecture."""
 
 
-class Cancelled(CrackInspectorError):  # noqa: N818 - reads as an event, not a fault
+class Cancelled(CrackInspectorError):
     """Long work stopped because the caller asked it to."""

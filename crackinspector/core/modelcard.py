@@ -94,5 +94,6 @@ class ModelCard:
                 f"{test.get('f1_tol2', float('nan')):.3f} within 2 px"
             )
         if val:
-            return f"validation F1 {val.get('f1', float('nan')):.3f}, IoU {val.get('iou', float('nan')):.3f}"
+            f1, iou = val.get("f1", float("nan")), val.get("iou", float("nan"))
+            return f"validation F1 {f1:.3f}, IoU {iou:.3f}"
         return "no metrics"

@@ -112,7 +112,9 @@ def resolve(name_or_path: str | Path | ModelInfo | None = None) -> ModelInfo:
         weights = path.with_suffix(".safetensors")
         if not weights.exists():
             raise ModelError(weights, "model weights not found")
-        return ModelInfo(weights.stem, weights, ModelCard.load(weights.with_suffix(".json")), "file")
+        return ModelInfo(
+            weights.stem, weights, ModelCard.load(weights.with_suffix(".json")), "file"
+        )
     name = ALIASES.get(text, text)
     for folder, source in ((bundled_models_dir(), "bundled"), (user_models_dir(), "user")):
         weights = folder / f"{name}.safetensors"
@@ -204,8 +206,10 @@ def _extract_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
         obj = obj["model"]
     elif isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not obj or not all(
-        isinstance(v, torch.Tensor) for v in obj.values()
+    if (
+        not isinstance(obj, dict)
+        or not obj
+        or not all(isinstance(v, torch.Tensor) for v in obj.values())
     ):
         raise ModelError(path, "not a state dict (nor a dict holding one under 'model')")
     return {k.removeprefix("module."): v for k, v in obj.items()}
