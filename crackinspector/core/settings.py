@@ -38,7 +38,7 @@ _ALL = (
     Setting("view/threshold", "optional_float", None, "crack threshold; empty = the model's"),
     Setting("view/opacity", "float", 0.6, "crack mask opacity 0..1"),
     Setting("view/mask_color", "color", "#ff2d55", "crack mask colour"),
-    Setting("view/outline_color", "color", "#ffd60a", "crack outline colour"),
+    Setting("view/outlines_color", "color", "#ffd60a", "crack outline colour"),
     Setting("view/show_mask", "bool", True, "show the crack mask layer"),
     Setting("view/show_heatmap", "bool", False, "show the probability heat map layer"),
     Setting("view/show_outlines", "bool", False, "show the crack outline layer"),

@@ -1,0 +1,251 @@
+"""The thumbnail strip: every image of the folder with a status badge.
+
+A list model over `ImageEntry`s; thumbnails are requested lazily the first time a row is
+painted (so a folder of thousands of photos costs nothing up front) and decoded by the
+ImageLoader's pool. The delegate draws the badge: grey ring (not analysed), clock (queued),
+progress arc (running), green tick with crack % (analysed), red mark (failed; the reason is
+in the tooltip).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import qtawesome as qta
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from .loaders import ImageLoader
+from .results import ImageEntry, Status
+
+EntryRole = Qt.ItemDataRole.UserRole + 1
+STATUS_COLORS = {
+    Status.NEW: QColor(140, 140, 140),
+    Status.QUEUED: QColor(90, 150, 230),
+    Status.RUNNING: QColor(240, 170, 30),
+    Status.DONE: QColor(40, 170, 90),
+    Status.FAILED: QColor(220, 50, 50),
+}
+STATUS_ICONS = {
+    Status.NEW: "mdi6.circle-outline",
+    Status.QUEUED: "mdi6.clock-outline",
+    Status.RUNNING: "mdi6.progress-clock",
+    Status.DONE: "mdi6.check-circle",
+    Status.FAILED: "mdi6.alert-circle",
+}
+
+
+def status_text(entry: ImageEntry) -> str:
+    if entry.status == Status.DONE and entry.crack_fraction is not None:
+        return f"analysed: {entry.crack_fraction * 100:.2f} % crack"
+    if entry.status == Status.RUNNING and entry.progress:
+        return f"running ({entry.progress * 100:.0f} %)"
+    if entry.status == Status.FAILED:
+        return f"failed: {entry.error}"
+    return entry.status.value
+
+
+class ImageListModel(QAbstractListModel):
+    def __init__(self, loader: ImageLoader, parent=None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self.entries: list[ImageEntry] = []
+        self._rows: dict[Path, int] = {}
+        self._thumbs: dict[Path, QPixmap] = {}
+        self._requested: set[Path] = set()
+        self._broken: dict[Path, str] = {}
+        loader.thumbnail_ready.connect(self._on_thumbnail)
+        loader.thumbnail_failed.connect(self._on_thumbnail_failed)
+
+    # ----------------------------------------------------------------- content
+    def set_paths(self, paths: list[Path]) -> None:
+        self.beginResetModel()
+        self.loader.cancel_thumbnails()
+        self.entries = [ImageEntry(p) for p in paths]
+        self._rows = {p: i for i, p in enumerate(paths)}
+        self._thumbs.clear()
+        self._requested.clear()
+        self._broken.clear()
+        self.endResetModel()
+
+    def paths(self) -> list[Path]:
+        return [e.path for e in self.entries]
+
+    def row_of(self, path: Path) -> int:
+        return self._rows.get(path, -1)
+
+    def entry(self, path: Path) -> ImageEntry | None:
+        row = self._rows.get(path)
+        return self.entries[row] if row is not None else None
+
+    def update_entry(self, path: Path, **changes) -> None:
+        row = self._rows.get(path)
+        if row is None:
+            return
+        entry = self.entries[row]
+        for key, value in changes.items():
+            setattr(entry, key, value)
+        index = self.index(row)
+        self.dataChanged.emit(index, index)
+
+    def thumbnail(self, path: Path) -> QPixmap | None:
+        return self._thumbs.get(path)
+
+    # ----------------------------------------------------------------- Qt model
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.entries)
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.entries):
+            return None
+        entry = self.entries[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return entry.path.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(entry.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            broken = self._broken.get(entry.path)
+            lines = [str(entry.path), status_text(entry)]
+            if broken and entry.status != Status.FAILED:
+                lines.append(f"cannot show a preview: {broken}")
+            return "\n".join(lines)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{entry.path.name}, {status_text(entry)}"
+        if role == EntryRole:
+            return entry
+        return None
+
+    def _decoration(self, path: Path) -> QPixmap | None:
+        pixmap = self._thumbs.get(path)
+        if pixmap is not None:
+            return pixmap
+        if path not in self._requested:
+            self._requested.add(path)
+            self.loader.request_thumbnail(path)
+        return None
+
+    def _on_thumbnail(self, path: Path, image: QImage) -> None:
+        if path not in self._rows:
+            return
+        self._thumbs[path] = QPixmap.fromImage(image)
+        index = self.index(self._rows[path])
+        self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+    def _on_thumbnail_failed(self, path: Path, reason: str) -> None:
+        if path not in self._rows:
+            return
+        self._broken[path] = reason
+        self._thumbs[path] = qta.icon("mdi6.image-broken-variant", color="#b0b0b0").pixmap(64, 64)
+        index = self.index(self._rows[path])
+        self.dataChanged.emit(index, index)
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """Thumbnail, file name, and a status badge in the top-left corner."""
+
+    def __init__(self, thumb: int, parent=None) -> None:
+        super().__init__(parent)
+        self.thumb = thumb
+        self._icons = {
+            s: qta.icon(name, color="white").pixmap(14, 14) for s, name in STATUS_ICONS.items()
+        }
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(self.thumb + 16, self.thumb + 34)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        entry: ImageEntry = index.data(EntryRole)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        r = option.rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            painter.fillRect(r, option.palette.highlight())
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(r, option.palette.alternateBase())
+
+        box = QRect(r.x() + 8, r.y() + 6, self.thumb, self.thumb)
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            scaled = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(box.center())
+            painter.drawPixmap(target, pixmap)
+        else:
+            painter.fillRect(
+                box.adjusted(0, box.height() // 6, 0, -box.height() // 6), QColor(60, 62, 66)
+            )
+
+        self._paint_badge(painter, entry, box)
+
+        text_rect = QRect(r.x() + 4, box.bottom() + 4, r.width() - 8, 22)
+        painter.setPen(
+            option.palette.highlightedText().color() if selected else option.palette.text().color()
+        )
+        name = option.fontMetrics.elidedText(
+            entry.path.name, Qt.TextElideMode.ElideMiddle, text_rect.width()
+        )
+        painter.drawText(
+            text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name
+        )
+        painter.restore()
+
+    def _paint_badge(self, painter: QPainter, entry: ImageEntry, box: QRect) -> None:
+        color = STATUS_COLORS[entry.status]
+        label = ""
+        if entry.status == Status.DONE and entry.crack_fraction is not None:
+            label = f"{entry.crack_fraction * 100:.1f} %"
+        elif entry.status == Status.RUNNING and entry.progress:
+            label = f"{entry.progress * 100:.0f} %"
+        font = QFont(painter.font())
+        font.setPointSizeF(max(font.pointSizeF() * 0.85, 7))
+        font.setBold(True)
+        painter.setFont(font)
+        text_w = painter.fontMetrics().horizontalAdvance(label) + 6 if label else 0
+        badge = QRectF(box.x() + 3, box.y() + 3, 20 + text_w, 20)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(badge, 10, 10)
+        painter.drawPixmap(int(badge.x() + 3), int(badge.y() + 3), self._icons[entry.status])
+        if entry.status == Status.RUNNING and entry.progress:
+            pen = QPen(QColor("white"), 2)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            arc = QRectF(badge.x() + 1, badge.y() + 1, 18, 18)
+            painter.drawArc(arc, 90 * 16, -int(360 * 16 * entry.progress))
+        if label:
+            painter.setPen(QColor("white"))
+            text = QRectF(badge.x() + 19, badge.y(), text_w, badge.height())
+            painter.drawText(
+                text, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label
+            )
+
+
+class ImageListView(QListView):
+    """A vertical icon-mode strip of thumbnails."""
+
+    def __init__(self, model: ImageListModel, thumb: int = 120, parent=None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self.setItemDelegate(ThumbnailDelegate(thumb, self))
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setSpacing(2)
+        self.setMouseTracking(True)
+        self.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.setAccessibleName("Images in folder")
+        self.setMinimumWidth(thumb + 40)
