@@ -53,3 +53,12 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = build_model(card)
     folder = tmp_path_factory.mktemp("tiny-model")
     return save_model(model, card, folder, dtype=torch.float32).weights_path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the user's real GUI settings (an INI file per test instead)."""
+    folder = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv("CRACKINSPECTOR_SETTINGS", str(folder / "crackinspector.ini"))
