@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .atomic import atomic_path
-from .cache_dir import user_cache_dir
+from .cache import user_cache_dir
 from .errors import ModelError
 from .models import ModelInfo, weights_digest
 
