@@ -63,6 +63,7 @@ class AnalysisController(QObject):
     model_error = Signal(str)  # one-line reason the model cannot be used
     batch_progress = Signal(int, int)  # done, total ("Analyse all")
     idle = Signal()  # nothing running, nothing queued
+    busy_changed = Signal(bool)  # something running or queued (enables "Cancel")
     _submit = Signal(object)  # Job -> worker thread
 
     def __init__(
@@ -90,6 +91,7 @@ class AnalysisController(QObject):
         self._errors: dict[Path, str] = {}
         self._fractions: dict[Path, np.ndarray] = {}
         self._closed = False
+        self._was_busy = False
 
         self._thread = WorkerThread(cache)
         self.worker = self._thread.worker
@@ -232,6 +234,7 @@ class AnalysisController(QObject):
             self._running.cancel.set()
         self._batch_total = self._batch_done = 0
         self.batch_progress.emit(0, 0)
+        self._check_busy()
 
     def forget(self, paths: list[Path]) -> None:
         """Drop statuses of images that are no longer listed (another folder was opened)."""
@@ -310,6 +313,16 @@ class AnalysisController(QObject):
 
     def _pump(self) -> None:
         """Send the next job if the worker is free."""
+        self._send_next()
+        self._check_busy()
+
+    def _check_busy(self) -> None:
+        busy = self.busy
+        if busy != self._was_busy:
+            self._was_busy = busy
+            self.busy_changed.emit(busy)
+
+    def _send_next(self) -> None:
         if self._closed or self._running is not None or self._model is None:
             return
         if self._model_state == "failed":

@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage
 
 from crackinspector.core.imageio import read_image
 
-from .worker import one_line
+from .worker import one_line, register_pool
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:
@@ -65,7 +65,7 @@ class ImageLoader(QObject):
     def __init__(self, thumb_size: int = 160, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.thumb_size = thumb_size
-        self.pool = QThreadPool(self)
+        self.pool = register_pool(QThreadPool(self))
         self.pool.setMaxThreadCount(2)
         self._emitter = _Emitter()
         self._emitter.thumbnail_ready.connect(self.thumbnail_ready)

@@ -78,11 +78,15 @@ class ModelPicker(QComboBox):
         return problems
 
     def add_model(self, info: ModelInfo, select: bool = True) -> None:
+        """List `info` (a model file from anywhere); with `select`, make it current."""
+        before = self.current_model()
         if not any(same_model(info, m) for m in self._extra):
             self._extra.append(info)
         self.refresh()
         if select:
-            self.select(info)
+            self.select(info, emit=False)
+            if not same_model(before, self.current_model()):
+                self.model_chosen.emit(self.current_model())
 
     def models(self) -> list[ModelInfo]:
         return [self.itemData(i) for i in range(self.count())]

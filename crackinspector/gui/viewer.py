@@ -82,7 +82,8 @@ class ImageViewer(QGraphicsView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        # Keys zoom about the centre; the wheel anchors the point under the cursor itself.
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
@@ -220,11 +221,17 @@ class ImageViewer(QGraphicsView):
         self.zoom_changed.emit(self.zoom())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        """Zoom about the point under the cursor (it stays under the cursor when it can)."""
         steps = event.angleDelta().y() / 120.0
         if not steps or not self.has_photo():
             return super().wheelEvent(event)
         self._fit_mode = False
+        pos = event.position()
+        anchor = self.mapToScene(pos.toPoint())
         self.set_zoom(self.zoom() * (ZOOM_STEP**steps))
+        moved = self.mapFromScene(anchor) - pos.toPoint()
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
         event.accept()
 
     def resizeEvent(self, event) -> None:

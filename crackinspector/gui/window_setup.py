@@ -100,6 +100,8 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     w.addToolBar(tb)
     w.toolbar = tb
 
+    # Shortcuts work even with the menu bar or toolbar hidden.
+    w.addActions([action for _, action in a.items()])
     a.export.setEnabled(False)  # enabled by MainWindow.set_export_handler
     a.train.setEnabled(False)  # enabled by MainWindow.set_train_handler
     a.cancel.setEnabled(False)
@@ -159,12 +161,8 @@ def connect_signals(w: MainWindow) -> None:
     c.model_ready.connect(lambda text: on_model_ready(w, text))
     c.model_error.connect(lambda text: on_model_error(w, text))
     c.batch_progress.connect(w.status.set_batch)
-    c.batch_progress.connect(lambda done, total: update_busy(w))
-    c.status_changed.connect(lambda *_: update_busy(w))
-
-
-def update_busy(w: MainWindow) -> None:
-    w.actions.cancel.setEnabled(w.controller.busy)
+    c.busy_changed.connect(w.actions.cancel.setEnabled)
+    c.busy_changed.connect(lambda _: w._update_info())
 
 
 def nudge_threshold(w: MainWindow, delta: float) -> None:

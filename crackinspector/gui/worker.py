@@ -20,7 +20,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QThreadPool, Signal, Slot
 
 from crackinspector.core.cache import ResultCache, file_digest, to_u16
 from crackinspector.core.errors import Cancelled, CrackInspectorError, FileProblem
@@ -152,11 +152,22 @@ class InferenceWorker(QObject):
 
 
 _threads: weakref.WeakSet[QThread] = weakref.WeakSet()
+_pools: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
 
 
 def running_threads() -> list[QThread]:
     """QThreads started by the GUI that are still running (tests assert this is empty)."""
     return [t for t in list(_threads) if t.isRunning()]
+
+
+def register_pool(pool: QThreadPool) -> QThreadPool:
+    """Remember a private thread pool so tests can check nothing is left running in it."""
+    _pools.add(pool)
+    return pool
+
+
+def live_pools() -> list[QThreadPool]:
+    return list(_pools)
 
 
 class WorkerThread:
