@@ -233,3 +233,36 @@ def test_missing_path_is_a_message_not_a_crash(make_window, tmp_path: Path):
     window = make_window()
     assert not window.open_path(tmp_path / "nowhere")
     assert "not found" in window.statusBar().currentMessage()
+
+
+def test_big_photo_path_preview_then_full_size_off_thread(
+    make_window, photo_folder, qtbot, monkeypatch
+):
+    """With a tiny preview limit, a CrackForest photo takes the code path of a 24 MP photo."""
+    monkeypatch.setattr("crackinspector.gui.results.PREVIEW_PIXELS", 40_000)
+    window = make_window()
+    window.open_path(photo_folder)
+    first = photo_folder / "001.jpg"
+    wait_shown(qtbot, window, first)
+    result = window.overlay.result
+    assert result.preview_factor == 2 and result.preview.shape == (160, 240)
+    # preview keeps every crack pixel of its block (max-pooling)
+    assert result.preview.max() == result.probability.max()
+
+    window.viewer.set_zoom(0.3)  # zoomed out: a screen pixel covers > 2 image pixels
+    settled = []
+    window.overlay.mask_settled.connect(lambda r, m, t: settled.append((m.sum(), t)))
+    window.layers_panel.threshold_spin.setValue(0.55)
+    assert window.overlay.drawn_factor("mask") == 2
+    assert window.viewer.layer_pixmap("mask").width() == 240
+    qtbot.waitUntil(lambda: bool(settled), timeout=10_000)  # full-size mask, off-thread
+    expected = int((result.probability >= threshold_u16(0.55)).sum())
+    assert settled == [(expected, pytest.approx(0.55))]
+    assert window.overlay.segments is not None
+    assert window.overlay.drawn_factor("mask") == 2  # not needed at this zoom
+
+    window.viewer.actual_size()  # zoomed in: full-size layers are swapped in
+    qtbot.waitUntil(lambda: window.overlay.drawn_factor("mask") == 1, timeout=10_000)
+    layer = window.viewer.layer_pixmap("mask")
+    assert layer.width() == 480
+    assert opaque_pixels(layer) == expected

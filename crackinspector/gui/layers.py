@@ -33,15 +33,25 @@ def rgb_pixmap(rgb: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(image)
 
 
+def photo_pixmap(bgra: np.ndarray) -> QPixmap:
+    """A pixmap over a BGRA (RGB32 layout) photo array without copying; keep `bgra` alive."""
+    h, w, _ = bgra.shape
+    return QPixmap.fromImage(QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_RGB32))
+
+
 def crack_mask(probability_u16: np.ndarray, threshold: float) -> np.ndarray:
     """Boolean crack mask of a uint16 probability map at `threshold` in [0, 1]."""
     return probability_u16 >= max(threshold_u16(threshold), 1)
 
 
+def mask_table(color: QColor | str) -> list[int]:
+    """Colour table for a 0/1 mask: transparent, then `color` opaque."""
+    return [0, QColor(color).rgb() | 0xFF000000]
+
+
 def mask_pixmap(mask: np.ndarray, color: QColor | str) -> QPixmap:
     """Crack pixels in `color`, everything else transparent."""
-    c = QColor(color)
-    return _indexed_pixmap(mask.view(np.uint8), [0, c.rgb() | 0xFF000000])
+    return _indexed_pixmap(mask.view(np.uint8), mask_table(color))
 
 
 def outline_mask(mask: np.ndarray) -> np.ndarray:
@@ -70,6 +80,41 @@ def heatmap_pixmap(probability_u16: np.ndarray) -> QPixmap:
     """The probability map as a translucent heat map (independent of the threshold)."""
     top = (probability_u16 >> 8).astype(np.uint8)
     return _indexed_pixmap(top, HEAT_TABLE)
+
+
+def layer_indices(name: str, probability_u16: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The uint8 index image of layer `name` (to be coloured by its table)."""
+    if name == "heatmap":
+        return (probability_u16 >> 8).astype(np.uint8)
+    if name == "outlines":
+        return outline_mask(mask).view(np.uint8)
+    return mask.view(np.uint8)
+
+
+def bgra_lut(table: list[int]) -> np.ndarray:
+    """A colour table as a premultiplied BGRA lookup table for cv2.LUT, shape (256, 1, 4)."""
+    argb = np.zeros(256, np.uint32)
+    argb[: len(table)] = np.asarray(table, np.uint32)
+    a = (argb >> 24).astype(np.float32)
+    lut = np.zeros((256, 1, 4), np.uint8)
+    for channel, shift in ((0, 0), (1, 8), (2, 16)):  # B, G, R premultiplied by alpha
+        lut[:, 0, channel] = np.round(((argb >> shift) & 0xFF) * a / 255.0).astype(np.uint8)
+    lut[:, 0, 3] = a.astype(np.uint8)
+    return lut
+
+
+def indexed_to_bgra(indices: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """(H, W) indices to premultiplied BGRA (H, W, 4) with cv2 only, so the GIL is released
+    and a worker thread can do it without stalling the GUI thread."""
+    return cv2.LUT(cv2.merge([indices, indices, indices, indices]), lut)
+
+
+def shared_pixmap(bgra: np.ndarray) -> QPixmap:
+    """A pixmap over a premultiplied BGRA array *without copying*: Qt's raster pixmaps share
+    a 32-bit image's buffer, so the caller must keep `bgra` alive as long as the pixmap."""
+    h, w, _ = bgra.shape
+    image = QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_ARGB32_Premultiplied)
+    return QPixmap.fromImage(image)
 
 
 def count_segments(mask: np.ndarray) -> int:

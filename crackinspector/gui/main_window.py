@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QImage, QPixmap
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from crackinspector import __version__
@@ -28,7 +28,7 @@ from crackinspector.core.cache import ResultCache
 from crackinspector.core.imageio import find_images
 from crackinspector.core.models import ModelInfo
 
-from . import window_setup
+from . import layers, window_setup
 from .actions import Actions
 from .controller import AnalysisController
 from .image_list import ImageListModel, ImageListView
@@ -185,10 +185,10 @@ class MainWindow(QMainWindow):
         if index.isValid():
             self.show_image(self.list_model.entries[index.row()].path)
 
-    def _on_photo(self, path: Path, generation: int, image: QImage) -> None:
+    def _on_photo(self, path: Path, generation: int, bgra) -> None:
         if generation != self._photo_generation or path != self.current:
             return
-        self.viewer.set_photo(QPixmap.fromImage(image))
+        self.viewer.set_photo(layers.photo_pixmap(bgra), buffer=bgra)
         self._photo_path = path
         result = self.controller.result_for(path)
         if result is not None and self.overlay.result is not result:
@@ -279,6 +279,7 @@ class MainWindow(QMainWindow):
         """Stop worker thread and loaders; safe to call more than once."""
         self.controller.shutdown()
         self.loader.shutdown()
+        self.overlay.shutdown()
 
     def about(self) -> None:
         QMessageBox.about(

@@ -1,10 +1,19 @@
 """From an analysis result and the view settings to the viewer's layer pixmaps.
 
-The threshold is applied here, on the GUI thread, to the cached uint16 probability map: one
-numpy comparison plus one indexed-image conversion, so moving the slider re-draws at once
-with no new inference. Layers that are hidden are not rendered until shown. Things that are
-slower on big images and not needed at every slider step (segment count, the
-`mask_settled` notification for measurement panels) wait until the slider rests.
+The threshold is applied here to the cached uint16 probability map, so moving the slider
+re-draws at once with no new inference. Hidden layers are not rendered until shown; opacity
+is the graphics item's and never re-renders anything.
+
+Small photos (up to results.PREVIEW_PIXELS) are rendered synchronously at full size: one
+numpy comparison and one indexed->ARGB conversion, a few ms.
+
+Big photos have a max-pooled preview map. Every change draws the layers from it at once
+(~5 ms on a 24 MP photo). When the slider rests (SETTLE_MS), the full-size mask, the segment
+count and, if the zoom shows more detail than the preview has, full-size layers are computed
+in a FullResRenderer thread and swapped in. Results for an outdated threshold are dropped.
+
+`mask_settled(result, mask, threshold)` fires when the full-size mask for the current
+threshold is known: that is what a measurements panel should listen to.
 """
 
 from __future__ import annotations
@@ -13,10 +22,12 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from . import layers
+from .fullres import FullResJob, FullResOutput, FullResRenderer, render
 from .results import AnalysisResult
 from .viewer import ImageViewer
 
 SETTLE_MS = 150
+LAYER_NAMES = ("mask", "heatmap", "outlines")
 
 
 class OverlayPresenter(QObject):
@@ -33,14 +44,25 @@ class OverlayPresenter(QObject):
         self.colors = {"mask": "#ff2d55", "outlines": "#ffd60a"}
         self.visible = {"mask": True, "heatmap": False, "outlines": False}
         self.opacity = {"mask": 0.6, "heatmap": 0.7, "outlines": 1.0}
-        self._mask: np.ndarray | None = None
-        self._rendered: set[str] = set()
         self.segments: int | None = None
-        self.render_count = 0  # how many times the mask layer was rebuilt (tests read it)
+        self.render_count = 0  # mask layer rebuilds, any resolution (tests read it)
+        self._mask: np.ndarray | None = None  # full size, at self.threshold
+        self._preview_mask: np.ndarray | None = None
+        self._drawn: dict[str, int] = {}  # layer -> factor it is drawn at (1 = full size)
+        self._buffers: dict[str, np.ndarray] = {}  # numpy memory behind shared pixmaps
+        self._generation = 0
+        self._settled_generation = -1
+        self.renderer = FullResRenderer(self)
+        self.renderer.done.connect(self._apply_full)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
         self._settle.timeout.connect(self._settled)
+        self._zoom_timer = QTimer(self)
+        self._zoom_timer.setSingleShot(True)
+        self._zoom_timer.setInterval(SETTLE_MS)
+        self._zoom_timer.timeout.connect(self._request_full_layers)
+        viewer.zoom_changed.connect(lambda _: self._zoom_timer.start())
         for name in self.visible:
             viewer.set_layer_visible(name, self.visible[name])
             viewer.set_layer_opacity(name, self.opacity[name])
@@ -48,31 +70,40 @@ class OverlayPresenter(QObject):
     # ----------------------------------------------------------------- inputs
     def set_result(self, result: AnalysisResult | None) -> None:
         self.result = result
-        self._invalidate({"mask", "heatmap", "outlines"})
+        self._invalidate(set(LAYER_NAMES))
 
     def set_threshold(self, threshold: float) -> None:
-        if threshold == self.threshold and self._mask is not None:
+        if threshold == self.threshold and self.result is not None and self._drawn:
             return
         self.threshold = threshold
         self._invalidate({"mask", "outlines"})
 
     def set_color(self, name: str, color: str) -> None:
         self.colors[name] = color
-        self._rendered.discard(name)
+        self._generation += 1  # a full-size render in flight has the old colour
+        self._drawn.pop(name, None)
         self._render_visible()
+        self._zoom_timer.start()
 
     def set_layer_visible(self, name: str, on: bool) -> None:
         self.visible[name] = on
         self.viewer.set_layer_visible(name, on)
         self._render_visible()
+        if on:
+            self._zoom_timer.start()
 
     def set_opacity(self, name: str, value: float) -> None:
         self.opacity[name] = value
-        self.viewer.set_layer_opacity(name, value)  # no re-render: item opacity only
+        self.viewer.set_layer_opacity(name, value)
+
+    def shutdown(self) -> None:
+        self._settle.stop()
+        self._zoom_timer.stop()
+        self.renderer.shutdown()
 
     # ----------------------------------------------------------------- outputs
     def mask(self) -> np.ndarray | None:
-        """The crack mask at the current threshold (None before a result arrives)."""
+        """The full-size crack mask at the current threshold (None without a result)."""
         if self.result is None:
             return None
         if self._mask is None:
@@ -82,48 +113,129 @@ class OverlayPresenter(QObject):
     def crack_fraction(self) -> float | None:
         return None if self.result is None else self.result.crack_fraction(self.threshold)
 
-    # ----------------------------------------------------------------- internals
+    def drawn_factor(self, name: str) -> int | None:
+        """1 when a layer shows full size, the preview factor when it shows the preview."""
+        return self._drawn.get(name)
+
+    @property
+    def big(self) -> bool:
+        return self.result is not None and self.result.preview is not None
+
+    def settle_now(self) -> None:
+        """Do the delayed work now, synchronously (screenshots, tests, exports)."""
+        self._settle.stop()
+        self._zoom_timer.stop()
+        if self.result is None:
+            return
+        if self.big:
+            self._apply_full(render(self._full_job(count_segments=True)))
+        else:
+            self._settled()
+
+    # ----------------------------------------------------------------- drawing
+    def _set_layer(self, name: str, pixmap, factor: int, buffer: np.ndarray | None) -> None:
+        self.viewer.set_layer(name, pixmap, factor)
+        if buffer is None:  # the old buffer may be released only after the pixmap is replaced
+            self._buffers.pop(name, None)
+        else:
+            self._buffers[name] = buffer
+        if pixmap is None:
+            self._drawn.pop(name, None)
+        else:
+            self._drawn[name] = factor
+
     def _invalidate(self, names: set[str]) -> None:
+        self._generation += 1
         self._mask = None
+        self._preview_mask = None
         self.segments = None
-        self._rendered -= names
         for name in names:
+            self._drawn.pop(name, None)
             if self.result is None:
-                self.viewer.set_layer(name, None)
+                self._set_layer(name, None, 1, None)
         self._render_visible()
         if self.result is not None:
             self._settle.start()
 
+    def _wanted_factor(self) -> int:
+        """Preview while a screen pixel covers at least one preview pixel, else full size."""
+        r = self.result
+        if r is None or r.preview is None:
+            return 1
+        return r.preview_factor if self.viewer.zoom() * r.preview_factor <= 1.0001 else 1
+
     def _render_visible(self) -> None:
+        """Draw visible layers that are missing (preview for big photos, else full size)."""
         if self.result is None:
             return
+        factor = self.result.preview_factor if self.big else 1
         for name, on in self.visible.items():
-            if on and name not in self._rendered:
-                self.viewer.set_layer(name, self._render(name))
-                self._rendered.add(name)
-            elif not on and name not in self._rendered:
-                self.viewer.set_layer(name, None)  # stale content must not flash on re-show
+            if name in self._drawn:
+                continue
+            if not on:
+                self._set_layer(name, None, 1, None)  # stale content must not flash on re-show
+                continue
+            self._set_layer(name, self._render(name, factor), factor, None)
 
-    def _render(self, name: str):
+    def _render(self, name: str, factor: int):
         assert self.result is not None
+        if factor == 1:
+            probability, mask = self.result.probability, self.mask()
+        else:
+            probability = self.result.preview
+            if self._preview_mask is None:
+                self._preview_mask = layers.crack_mask(probability, self.threshold)
+            mask = self._preview_mask
         if name == "heatmap":
-            return layers.heatmap_pixmap(self.result.probability)
-        mask = self.mask()
+            return layers.heatmap_pixmap(probability)
         if name == "mask":
             self.render_count += 1
             return layers.mask_pixmap(mask, self.colors["mask"])
         return layers.mask_pixmap(layers.outline_mask(mask), self.colors["outlines"])
 
-    def _settled(self) -> None:
-        mask = self.mask()
-        if mask is None or self.result is None:
-            return
-        self.segments = layers.count_segments(mask)
-        self.segments_changed.emit(self.segments)
-        self.mask_settled.emit(self.result, mask, self.threshold)
+    # ----------------------------------------------------------------- full size (big photos)
+    def _full_job(self, count_segments: bool) -> FullResJob:
+        assert self.result is not None
+        luts = {}
+        if self._wanted_factor() == 1:
+            for name, on in self.visible.items():
+                if on and self._drawn.get(name) != 1:
+                    table = layers.HEAT_TABLE if name == "heatmap" else None
+                    if table is None:
+                        table = layers.mask_table(self.colors[name])
+                    luts[name] = layers.bgra_lut(table)
+        return FullResJob(
+            self._generation, self.result.probability, self.threshold, luts, count_segments
+        )
 
-    def settle_now(self) -> None:
-        """Run the delayed work immediately (screenshots, tests, exports)."""
-        if self._settle.isActive():
-            self._settle.stop()
-        self._settled()
+    def _request_full_layers(self) -> None:
+        if not self.big or self._settle.isActive():
+            return  # small photos are full size already; a pending settle will ask anyway
+        job = self._full_job(count_segments=False)
+        if job.luts:
+            self.renderer.submit(job)
+
+    def _apply_full(self, out: FullResOutput) -> None:
+        if self.result is None or out.generation != self._generation:
+            return  # the threshold, colour or image changed meanwhile
+        self._mask = out.mask
+        for name, bgra in out.bgra.items():
+            if self.visible.get(name):
+                self._set_layer(name, layers.shared_pixmap(bgra), 1, bgra)
+        if out.segments is not None:
+            self._finish_settle(out.segments)
+
+    def _settled(self) -> None:
+        if self.result is None:
+            return
+        if self.big:
+            self.renderer.submit(self._full_job(count_segments=True))
+        else:
+            self._finish_settle(layers.count_segments(self.mask()))
+
+    def _finish_settle(self, segments: int) -> None:
+        self.segments = segments
+        self.segments_changed.emit(segments)
+        if self._settled_generation != self._generation:
+            self._settled_generation = self._generation
+            self.mask_settled.emit(self.result, self.mask(), self.threshold)

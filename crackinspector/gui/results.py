@@ -4,6 +4,11 @@ Qt-free data shared by the worker thread (which creates results) and the GUI (wh
 them). The probability map is kept as uint16 (half the memory of float32, exact enough for a
 0.0001-step threshold); a 65536-bin histogram computed in the worker makes "crack % at any
 threshold" a constant-time lookup, so badges and panels follow the threshold slider for free.
+
+Big photos also get a *preview*: the probability map max-pooled by an integer factor down to
+about PREVIEW_PIXELS, also computed in the worker. The viewer draws layers from it while the
+photo is zoomed out (a 24 MP mask re-thresholds in a few ms instead of ~100), and max-pooling
+keeps one-pixel cracks visible in the overview.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import numpy as np
 
 from crackinspector.core.cache import threshold_u16
 from crackinspector.core.models import ModelInfo
+
+PREVIEW_PIXELS = 3_000_000  # previews are made for maps larger than this
 
 
 class Status(enum.Enum):
@@ -38,6 +45,22 @@ def counts_at_or_above(probability_u16: np.ndarray) -> np.ndarray:
     return counts
 
 
+def preview_factor(shape: tuple[int, ...], limit: int | None = None) -> int:
+    """Integer downscale that brings an (H, W) map to at most `limit` pixels (1 = none)."""
+    limit = PREVIEW_PIXELS if limit is None else limit
+    pixels = int(shape[0]) * int(shape[1])
+    return 1 if pixels <= limit else int(np.ceil(np.sqrt(pixels / limit)))
+
+
+def max_pool(probability_u16: np.ndarray, factor: int) -> np.ndarray:
+    """Each factor x factor block's maximum (cv2, so the GIL is released)."""
+    if factor <= 1:
+        return probability_u16
+    kernel = np.ones((factor, factor), np.uint8)
+    grown = cv2.dilate(probability_u16, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(grown[::factor, ::factor])
+
+
 @dataclass(eq=False)
 class AnalysisResult:
     """A probability map for one image from one model, with where it came from."""
@@ -48,10 +71,16 @@ class AnalysisResult:
     seconds: float  # inference time when it was computed
     source: str  # "inference", "disk cache" or "memory"
     counts: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    preview: np.ndarray | None = field(repr=False, default=None)  # max-pooled map, or None
+    preview_factor: int = 1
 
     def __post_init__(self) -> None:
         if self.counts.size == 0:
             self.counts = counts_at_or_above(self.probability)
+        if self.preview is None:
+            self.preview_factor = preview_factor(self.probability.shape)
+            if self.preview_factor > 1:
+                self.preview = max_pool(self.probability, self.preview_factor)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -59,7 +88,8 @@ class AnalysisResult:
 
     @property
     def nbytes(self) -> int:
-        return int(self.probability.nbytes + self.counts.nbytes)
+        extra = self.preview.nbytes if self.preview is not None else 0
+        return int(self.probability.nbytes + self.counts.nbytes + extra)
 
     def crack_fraction(self, threshold: float) -> float:
         """Fraction of the image area at or above `threshold` (same rule as the mask layer)."""

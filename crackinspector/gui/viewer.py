@@ -111,14 +111,14 @@ class ImageViewer(QGraphicsView):
         self._divider.moved.connect(self._update_clip)
         self.scene().addItem(self._divider)
         self._compare = False
+        self._photo_buffer: object = None
         self._fit_mode = True
         self._size = (0, 0)
 
     # ----------------------------------------------------------------- content
-    def set_photo(self, pixmap: QPixmap | None) -> None:
-        """Show a new photo (None clears), clear the layers and fit it in the view."""
-        for item in self._layers.values():
-            item.setPixmap(QPixmap())
+    def set_photo(self, pixmap: QPixmap | None, buffer: object = None) -> None:
+        """Show a new photo (None clears) and fit it if its size changed. `buffer` is the
+        memory a shared pixmap lives in (layers.photo_pixmap); it is kept while shown."""
         if pixmap is None or pixmap.isNull():
             self._photo.setPixmap(QPixmap())
             self._size = (0, 0)
@@ -128,6 +128,7 @@ class ImageViewer(QGraphicsView):
             self._size = (pixmap.width(), pixmap.height())
             if not same_size:
                 self._fit_mode = True
+        self._photo_buffer = buffer  # only now may the previous photo's memory go
         w, h = self._size
         self.scene().setSceneRect(QRectF(0, 0, w, h))
         self._divider.setPos(w / 2, 0)
@@ -138,8 +139,11 @@ class ImageViewer(QGraphicsView):
     def has_photo(self) -> bool:
         return self._size != (0, 0)
 
-    def set_layer(self, name: str, pixmap: QPixmap | None) -> None:
-        self._layers[name].setPixmap(pixmap if pixmap is not None else QPixmap())
+    def set_layer(self, name: str, pixmap: QPixmap | None, factor: int = 1) -> None:
+        """Show `pixmap` as layer `name`; `factor` > 1 for a downscaled (preview) pixmap."""
+        item = self._layers[name]
+        item.setPixmap(pixmap if pixmap is not None else QPixmap())
+        item.setScale(factor)
 
     def layer_pixmap(self, name: str) -> QPixmap:
         return self._layers[name].pixmap()
