@@ -1,0 +1,91 @@
+"""The new model next to the one in use: validation metrics from their cards (Qt-free part).
+
+Numbers are only put side by side when both were measured on the same validation set, that
+is when both cards were written by crackinspector-train with the same data folders, split,
+validation choice, seed and limit. Otherwise the current model's column says "not measured
+on this validation set": metrics from different images are not comparable.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from crackinspector.core.modelcard import ModelCard
+
+NOT_MEASURED = "not measured on this validation set"
+ROWS = (
+    ("best_f1", "F1 (at its threshold)"),
+    ("best_threshold", "threshold"),
+    ("f1", "F1 (threshold 0.5)"),
+    ("iou", "IoU (threshold 0.5)"),
+    ("precision", "precision"),
+    ("recall", "recall"),
+    ("f1_tol2", "F1, 2 px tolerance"),
+    ("iou_tol2", "IoU, 2 px tolerance"),
+    ("val_loss", "validation loss"),
+)
+_PATH_KEYS = ("images", "masks", "splits", "val_images", "val_masks")
+_VAL_KEYS = (*_PATH_KEYS, "val_fraction", "seed", "val_limit")
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_norm(v) for v in value]
+    if isinstance(value, str) and value:
+        return os.path.normcase(os.path.abspath(value))
+    return value
+
+
+def validation_key(card: ModelCard) -> tuple | None:
+    """What defines a card's validation set, or None when the card does not say."""
+    config = (card.training or {}).get("config")
+    if not isinstance(config, dict) or "images" not in config:
+        return None
+    return tuple(
+        repr(_norm(config.get(k)) if k in _PATH_KEYS else config.get(k)) for k in _VAL_KEYS
+    )
+
+
+def validation_metrics(card: ModelCard | None) -> dict[str, Any]:
+    metrics = (card.metrics or {}).get("validation") if card is not None else None
+    return metrics if isinstance(metrics, dict) else {}
+
+
+def comparable(new: ModelCard, current: ModelCard | None) -> bool:
+    if current is None or not validation_metrics(current):
+        return False
+    key = validation_key(new)
+    return key is not None and key == validation_key(current)
+
+
+def fmt(value: Any, key: str) -> str:
+    if value is None:
+        return "–"
+    if key == "best_threshold":
+        return f"{float(value):.2f}"
+    return f"{float(value):.3f}"
+
+
+def comparison_rows(
+    new: ModelCard, current: ModelCard | None
+) -> tuple[list[tuple[str, str, str]], str]:
+    """(metric, new model, current model) rows and a one-line note for under the table."""
+    same = comparable(new, current)
+    new_m, cur_m = validation_metrics(new), validation_metrics(current)
+    rows = []
+    for key, label in ROWS:
+        if key not in new_m:
+            continue
+        other = fmt(cur_m.get(key), key) if same else ("–" if current is not None else "")
+        rows.append((label, fmt(new_m.get(key), key), other))
+    if current is None:
+        note = "No model is in use in the main window, so there is nothing to compare with."
+    elif same:
+        note = f"Both measured on the same validation set ({len(rows)} metrics)."
+    else:
+        note = (
+            f"{current.name}: {NOT_MEASURED}. Its card's numbers come from other images, "
+            "so they are not shown next to these."
+        )
+    return rows, note

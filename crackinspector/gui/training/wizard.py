@@ -1,0 +1,134 @@
+"""Tools → Train model…: a four-page wizard that starts `crackinspector-train` in the
+background (data → model → settings → summary). Starting hands the run to the RunManager
+and emits `run_started(run folder)`; the wizard then closes and the run goes on."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
+
+from .data_page import DataPage
+from .datacheck import FOLDERS, FRACTION, SPLIT, DataCheck
+from .manager import RunManager, run_manager
+from .model_page import FINETUNE, IMAGENET, ModelPage
+from .monitor import format_duration
+from .paths import runs_dir
+from .settings_page import SettingsPage
+from .summary_page import SummaryPage
+
+
+class TrainingWizard(QWizard):
+    run_started = Signal(object)  # Path of the new run folder
+
+    def __init__(self, manager: RunManager | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.manager = manager or run_manager()
+        self.setWindowTitle("Train a model")
+        self.setObjectName("training_wizard")
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.data_page = DataPage(self)
+        self.model_page = ModelPage(self)
+        self.settings_page = SettingsPage(self)
+        self.summary_page = SummaryPage(self)
+        for page in (self.data_page, self.model_page, self.settings_page, self.summary_page):
+            self.addPage(page)
+        self.run_dir: Path | None = None
+        self.resize(760, 680)
+
+    # ------------------------------------------------------------------ shared state
+    def data_check(self) -> DataCheck | None:
+        return self.data_page.check
+
+    def encoder(self) -> str:
+        return self.model_page.encoder()
+
+    def build_args(self, run_dir: Path) -> list[str]:
+        c = self.data_page.choice()
+        args = ["--images", str(Path(c.images).resolve()), "--masks", str(Path(c.masks).resolve())]
+        if c.validation == FRACTION:
+            args += ["--val-fraction", f"{c.val_fraction:g}"]
+        elif c.validation == SPLIT:
+            args += ["--split", str(Path(c.split_file).resolve())]
+        elif c.validation == FOLDERS:
+            args += [
+                "--val-images",
+                str(Path(c.val_images).resolve()),
+                "--val-masks",
+                str(Path(c.val_masks).resolve()),
+            ]
+        args += ["--encoder", self.encoder(), "--init", self.model_page.init_arg()]
+        args += self.settings_page.args()
+        args += ["--out", str(run_dir), "--export-dir", str(self.summary_page.export_dir())]
+        return args
+
+    def config_problem(self, args: list[str]) -> str:
+        """The trainer's own validation of these arguments ('' when they are fine)."""
+        from training.cli import build_parser, config_from_args
+
+        try:
+            config_from_args(build_parser().parse_args(args)).validate()
+        except (ValueError, SystemExit) as exc:
+            return str(exc) or "invalid settings"
+        return ""
+
+    def summary_html(self) -> str:
+        c, check, s = self.data_page.choice(), self.data_check(), self.settings_page
+        how = {
+            FRACTION: f"a random {c.val_fraction:.0%} of the pairs",
+            SPLIT: f"the 'val' list of {Path(c.split_file).name}",
+            FOLDERS: f"{c.val_images}",
+        }[c.validation]
+        start = self.model_page.start_from()
+        init = {
+            IMAGENET: "ImageNet weights (downloaded on first use)",
+            "random": "random weights",
+        }.get(start, "")
+        if start == FINETUNE and self.model_page.base_model() is not None:
+            init = f"the model {self.model_page.base_model().name}"
+        epoch_s = s.estimated_epoch_seconds()
+        time_text = (
+            f"about {format_duration(epoch_s * s.epochs.value())}" if epoch_s else "not measured"
+        )
+        rows = [
+            ("Photos", f"{c.images} ({check.n_train if check else '?'} pairs for training)"),
+            ("Validation", f"{how} ({check.n_val if check else '?'} pairs)"),
+            ("Model", f"U-Net, {self.encoder()} encoder, starting from {init}"),
+            (
+                "Training",
+                f"{s.epochs.value()} epochs, batch {s.batch.value()}, "
+                f"{s.optimiser.currentText()}, learning rate {s.lr.value():g}, "
+                f"{s.crop.value()} px crops, "
+                f"augmentation {'on' if s.augment.isChecked() else 'off'}",
+            ),
+            ("Device", s.device.currentText()),
+            ("Time", time_text),
+        ]
+        cells = "".join(
+            f"<tr><td><b>{html.escape(k)}</b>&nbsp;&nbsp;</td><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table>{cells}</table>"
+
+    # ------------------------------------------------------------------ start
+    def accept(self) -> None:
+        name = self.summary_page.run_name()
+        run_dir = runs_dir() / name
+        args = self.build_args(run_dir)
+        problem = self.config_problem(args)
+        if problem:
+            QMessageBox.warning(self, "Cannot start training", problem)
+            return
+        runs_dir().mkdir(parents=True, exist_ok=True)
+        self.manager.start(run_dir, args)
+        self.run_dir = run_dir
+        self.run_started.emit(run_dir)
+        super().accept()
+
+    def done(self, result: int) -> None:
+        self.data_page.cancel_tasks()
+        self.settings_page.cancel_tasks()
+        super().done(result)
