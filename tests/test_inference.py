@@ -263,11 +263,11 @@ def test_onnx_cache_key_follows_the_weights(tiny_model_path: Path, tmp_path: Pat
 
 def test_progress_reaches_total(onnx_predictor: Predictor, photos) -> None:
     calls: list[tuple[int, int]] = []
-    onnx_predictor.batch_size = 3
+    default, onnx_predictor.batch_size = onnx_predictor.batch_size, 3
     try:
         onnx_predictor.predict(mosaic(photos, 400, 700), progress=lambda d, t: calls.append((d, t)))
     finally:
-        onnx_predictor.batch_size = 2
+        onnx_predictor.batch_size = default
     total = calls[-1][1]
     assert total == len(plan_tiles(400, 700, 128).ys) * len(plan_tiles(400, 700, 128).xs)
     assert calls[0] == (0, total) and calls[-1] == (total, total)
@@ -277,11 +277,19 @@ def test_progress_reaches_total(onnx_predictor: Predictor, photos) -> None:
 
 def test_cancel_stops_between_batches(onnx_predictor: Predictor, photo) -> None:
     done: list[int] = []
-    with pytest.raises(Cancelled):
-        onnx_predictor.predict(
-            photo, progress=lambda d, t: done.append(d), cancel=lambda: len(done) >= 3
-        )
-    assert done[-1] < plan_tiles(320, 480, 128).total  # stopped early
+    asked: list[int] = []
+
+    def cancel() -> bool:
+        asked.append(done[-1])
+        return len(done) >= 3  # after the start call and two batches
+
+    default, onnx_predictor.batch_size = onnx_predictor.batch_size, 2
+    try:
+        with pytest.raises(Cancelled):
+            onnx_predictor.predict(photo, progress=lambda d, t: done.append(d), cancel=cancel)
+    finally:
+        onnx_predictor.batch_size = default
+    assert done == [0, 2, 4] and asked == [0, 2, 4]  # asked before every batch; stopped early
 
 
 def test_bad_model_path_names_the_file(tmp_path: Path) -> None:
