@@ -191,12 +191,32 @@ def _principal_angle(ys: np.ndarray, xs: np.ndarray) -> float:
     return angle
 
 
-def _junction_zone(skel: np.ndarray, count: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Pixels inside the maximal discs of skeleton junctions (where widths are inflated)."""
-    zone = np.zeros(skel.shape, np.uint8)
-    for y, x in np.argwhere(count >= 3):
-        cv2.circle(zone, (int(x), int(y)), math.ceil(dist[y, x]) + 1, 1, -1)
-    return zone.astype(bool)
+def distance_inside(mask: np.ndarray) -> np.ndarray:
+    """Distance from each crack pixel centre to the nearest background pixel centre.
+
+    Outside the photo counts as background: a crack cut by the edge is measured as far as
+    it is seen, and a mask with no background at all still gets finite distances.
+    """
+    padded = np.pad(mask.astype(np.uint8), 1)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return dist[1:-1, 1:-1]
+
+
+def _junction_zone(count: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Pixels inside the maximal disc (+1 px) of their nearest skeleton junction.
+
+    Widths there are inflated: the disc at a junction is wider than any branch.
+    """
+    junction = count >= 3
+    if not junction.any():
+        return junction
+    free = (~junction).astype(np.uint8)
+    to_j, lab = cv2.distanceTransformWithLabels(
+        free, cv2.DIST_L2, cv2.DIST_MASK_5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    radius = np.zeros(int(lab.max()) + 1, np.float32)
+    radius[lab[junction]] = dist[junction]  # label of each junction pixel -> its disc
+    return to_j <= radius[lab] + 1.0
 
 
 def measure_mask(
@@ -231,10 +251,10 @@ def measure_mask(
             w, h, (), scale, mm_per_px, int(min_area_px), int(specks), labels, np.zeros_like(clean)
         )
 
-    dist = cv2.distanceTransform(clean.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    dist = distance_inside(clean)
     skel = skeletonize(clean, dist)
     count = neighbour_count(skel)
-    junction_zone = _junction_zone(skel, count, dist)
+    junction_zone = _junction_zone(count, dist)
     n_labels = keep.size + 1
 
     # length: skeleton edges plus the tip extensions, summed per crack

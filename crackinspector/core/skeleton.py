@@ -98,23 +98,38 @@ def _codes(img: np.ndarray, flat: np.ndarray, width: int) -> np.ndarray:
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
-    """Zhang-Suen thinning of a boolean mask; every 8-connected component keeps >= 1 pixel."""
+    """Zhang-Suen thinning of a boolean mask; every 8-connected component keeps >= 1 pixel.
+
+    Only contour pixels can be deleted, so each sub-iteration looks at the current contour
+    (pixels next to background) instead of every crack pixel: the total cost follows the
+    crack area even for thick blobs, which would otherwise need area x half-width steps.
+    """
     mask = np.asarray(mask, bool)
     h, w = mask.shape
     img = np.zeros((h + 2, w + 2), np.uint8)
     img[1:-1, 1:-1] = mask
     width = w + 2
+    ravel = img.ravel()
+    offsets = np.array([dy * width + dx for dy, dx in _OFFSETS])
     flat = np.flatnonzero(img)
-    while flat.size:
-        changed = False
+    flat = flat[_codes(img, flat, width) != 255]  # the contour
+    stamp = np.zeros(ravel.size, np.int64)  # de-duplicates candidates without sorting
+    idle = 0
+    while flat.size and idle < 2:
         for lut in (_ZS_FIRST, _ZS_SECOND):
             delete = lut[_codes(img, flat, width)]
-            if delete.any():
-                img.ravel()[flat[delete]] = 0
-                flat = flat[~delete]
-                changed = True
-        if not changed:
-            break
+            if not delete.any():
+                idle += 1
+                continue
+            idle = 0
+            gone = flat[delete]
+            ravel[gone] = 0
+            # the next contour: survivors plus the crack pixels uncovered by the deletions
+            exposed = (gone[:, None] + offsets[None, :]).ravel()
+            exposed = exposed[ravel[exposed] > 0]
+            cand = np.concatenate([flat[~delete], exposed])
+            stamp[cand] = np.arange(cand.size)
+            flat = cand[stamp[cand] == np.arange(cand.size)]
     out = img[1:-1, 1:-1].astype(bool)
     _keep_one_pixel_per_component(mask, out)
     return out
@@ -264,22 +279,37 @@ def local_direction(
     visited, so the cost follows the crack length, not the photo size.
     """
     h, w = skel.shape
-    pad = np.zeros((h + 2 * radius, w + 2 * radius), np.float64)
+    pad = np.zeros((h + 2 * radius, w + 2 * radius), np.uint8)
     pad[radius:-radius, radius:-radius] = skel
     width = w + 2 * radius
-    flat = (ys + radius) * width + (xs + radius)
     ravel = pad.ravel()
-    n = np.zeros(flat.shape)
-    sx, sy, sxx, syy, sxy = (np.zeros(flat.shape) for _ in range(5))
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            v = ravel[flat + (dy * width + dx)]
-            n += v
-            sx += v * dx
-            sy += v * dy
-            sxx += v * (dx * dx)
-            syy += v * (dy * dy)
-            sxy += v * (dx * dy)
+    dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    dy, dx = dy.ravel(), dx.ravel()
+    offsets = dy * width + dx
+    # moments of every window = its 0/1 patch times this (patch, 6) matrix
+    kernel = np.stack([np.ones_like(dx), dx, dy, dx * dx, dy * dy, dx * dy], 1).astype(np.float32)
+    if ys.size * offsets.size > 8 * h * w:  # dense skeleton (noise): filter the whole image
+        img = skel.astype(np.float32)
+        moments = np.stack(
+            [
+                cv2.filter2D(img, cv2.CV_32F, k.reshape(2 * radius + 1, -1),
+                             borderType=cv2.BORDER_CONSTANT)[ys, xs]
+                for k in kernel.T
+            ],
+            1,
+        )  # fmt: skip
+        return _angle_from_moments(moments)
+    flat = (ys + radius) * width + (xs + radius)
+    moments = np.empty((flat.size, 6), np.float32)
+    step = 16384  # pixels per chunk: bounds the (chunk, 225) patch array to ~15 MB
+    for i in range(0, flat.size, step):
+        patches = ravel[flat[i : i + step, None] + offsets[None, :]]
+        moments[i : i + step] = patches.astype(np.float32) @ kernel
+    return _angle_from_moments(moments)
+
+
+def _angle_from_moments(moments: np.ndarray) -> np.ndarray:
+    n, sx, sy, sxx, syy, sxy = (moments[:, k].astype(np.float64) for k in range(6))
     n = np.maximum(n, 1.0)
     mx, my = sx / n, sy / n
     cxx, cyy, cxy = sxx / n - mx * mx, syy / n - my * my, sxy / n - mx * my
