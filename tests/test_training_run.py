@@ -200,3 +200,30 @@ def test_ddp_with_two_cpu_processes(data, tmp_path):
     assert (tmp_path / "m" / "ddp-tiny.safetensors").is_file()
     epoch = [e for e in events if e["type"] == "epoch"][-1]
     assert epoch["images_per_s"] > 0 and 0.0 <= epoch["f1"] <= 1.0
+
+
+def test_fine_tuning_starts_from_a_model_and_records_its_parent(data, straight_run, tmp_path):
+    parent = straight_run / "models" / "tiny-trained.safetensors"
+    args = [a for a in TINY_ARGS if a not in ("resnet18", "--encoder")]
+    code = train_main(
+        [
+            *data,
+            *args,
+            "--epochs",
+            "1",
+            "--init",
+            str(parent),
+            "--out",
+            str(tmp_path / "run"),
+            "--export-dir",
+            str(tmp_path),
+            "--name",
+            "tuned",
+        ]
+    )
+    assert code == 0
+    card = registry.resolve(tmp_path / "tuned.safetensors").card
+    assert card.encoder == "resnet18"
+    assert card.training["parent"]["name"] == "tiny-trained"
+    assert card.training["parent"]["training"]["config"]["epochs"] == 2
+    assert "cores" in card.training["hardware"] or "GPU" in card.training["hardware"]

@@ -7,7 +7,6 @@ import contextlib
 import csv
 import io
 import math
-import platform
 import signal
 import time
 from dataclasses import asdict
@@ -21,7 +20,12 @@ from tqdm import tqdm
 
 from crackinspector.core import models as registry
 from crackinspector.core.atomic import atomic_write_text
-from crackinspector.core.device import autocast, pick_device, training_autocast_dtype
+from crackinspector.core.device import (
+    autocast,
+    hardware_summary,
+    pick_device,
+    training_autocast_dtype,
+)
 from crackinspector.core.metrics import SetMetrics
 from crackinspector.core.modelcard import ModelCard
 
@@ -140,8 +144,15 @@ def initial_model(cfg: TrainConfig) -> tuple[torch.nn.Module, ModelCard]:
     if cfg.init not in ("random", "imagenet"):
         info = registry.resolve(cfg.init)
         cfg.encoder = info.card.encoder
-        card = ModelCard(name="", encoder=info.card.encoder, mean=info.card.mean, std=info.card.std)
-        card.decoder_channels = info.card.decoder_channels
+        card = ModelCard(
+            name="",
+            encoder=info.card.encoder,
+            mean=info.card.mean,
+            std=info.card.std,
+            decoder_channels=info.card.decoder_channels,
+            # provenance: a fine-tuned model's card keeps how its parent was trained
+            training={"parent": {"name": info.name, "training": info.card.training}},
+        )
         model = registry.load_model(info, "cpu").train()
         return model, card
     card = ModelCard(name="", encoder=cfg.encoder, tile_size=cfg.tile_size)
@@ -230,11 +241,12 @@ def export_model(
     card.description = f"U-Net {card.encoder} trained by crackinspector-train ({run_dir.name})"
     card.metrics = {"validation": {k: v for k, v in best.items() if v is not None}}
     card.training = {
+        **card.training,
         "config": asdict(cfg),
         "best_epoch": state["epoch"],
         "epochs_run": len(history),
         "train_seconds": round(sum(r.get("seconds", 0.0) for r in history), 1),
-        "hardware": f"{platform.processor() or platform.machine()}; torch {torch.__version__}",
+        "hardware": hardware_summary(pick_device(cfg.device)),
     }
     folder = Path(cfg.export_dir) if cfg.export_dir else registry.user_models_dir()
     return registry.save_model(model, card, folder).weights_path

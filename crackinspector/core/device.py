@@ -78,3 +78,19 @@ def training_autocast_dtype(device: torch.device, mode: str = "auto") -> torch.d
     if device.type == "cpu" and cpu_supports_bf16():
         return torch.bfloat16
     return None
+
+
+def hardware_summary(device: torch.device) -> str:
+    """What a run ran on, for model cards and benchmark tables."""
+    import os
+    import platform
+
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)}; torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores; torch {torch.__version__}"
