@@ -12,8 +12,11 @@ releases the GIL, so the GUI thread keeps running while a batch goes on.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import os
+import sys
 import threading
 import time
 import weakref
@@ -46,6 +49,17 @@ class Job:
     id: int = field(default_factory=lambda: next(_ids))
 
 
+def lower_thread_priority(niceness: int = 10) -> None:
+    """Make the calling thread (and the threads it starts later: torch/ONNX Runtime pools)
+    yield the CPU to the GUI thread. Linux nice values are per thread and inherited by new
+    threads; elsewhere QThread priorities are used instead (see WorkerThread)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            tid = threading.get_native_id()
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(current + niceness, 19))
+
+
 def one_line(exc: BaseException) -> str:
     """A short reason for a tooltip or status bar, never a traceback."""
     if isinstance(exc, FileProblem):
@@ -73,9 +87,13 @@ class InferenceWorker(QObject):
         self._predictor = None
         self._predictor_key: tuple[str, str, str] | None = None
         self.inference_count = 0  # real predictions run (not cache hits); tests read it
+        self._lowered = False
 
     @Slot(object)
     def run(self, job: Job) -> None:
+        if not self._lowered:
+            self._lowered = True
+            lower_thread_priority()
         try:
             predictor, fresh = self._ensure_predictor(job)
         except Exception as exc:  # any failure to build the model is reported, not raised
@@ -179,7 +197,7 @@ class WorkerThread:
         self.worker = InferenceWorker(cache)
         self.worker.moveToThread(self.thread)
         _threads.add(self.thread)
-        self.thread.start()
+        self.thread.start(QThread.Priority.LowPriority)  # the GUI thread comes first
 
     def stop(self, timeout_ms: int = 60_000) -> bool:
         """Ask the event loop to quit after the current job and wait; True when it ended.
