@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from .severity import SeverityScale, default_scale
-from .skeleton import edge_lengths, neighbour_count, skeletonize
+from .skeleton import _POPCOUNT, neighbour_codes, skeleton_edge_lengths, skeletonize
 
 DEFAULT_MIN_AREA_PX = 20
 TRANSVERSE_MAX_DEG = 30.0
@@ -202,21 +202,36 @@ def distance_inside(mask: np.ndarray) -> np.ndarray:
     return dist[1:-1, 1:-1]
 
 
-def _junction_zone(count: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Pixels inside the maximal disc (+1 px) of their nearest skeleton junction.
+def _near_junction(
+    shape: tuple[int, int], jy: np.ndarray, jx: np.ndarray, radius: np.ndarray
+) -> np.ndarray:
+    """Image of the pixels within radius + 1 of a junction pixel (its maximal disc).
 
     Widths there are inflated: the disc at a junction is wider than any branch.
     """
-    junction = count >= 3
-    if not junction.any():
-        return junction
-    free = (~junction).astype(np.uint8)
-    to_j, lab = cv2.distanceTransformWithLabels(
-        free, cv2.DIST_L2, cv2.DIST_MASK_5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    radius = np.zeros(int(lab.max()) + 1, np.float32)
-    radius[lab[junction]] = dist[junction]  # label of each junction pixel -> its disc
-    return to_j <= radius[lab] + 1.0
+    if jy.size > 20000:  # noise-like masks: one distance transform instead of many discs
+        free = np.ones(shape, np.uint8)
+        free[jy, jx] = 0
+        to_j, lab = cv2.distanceTransformWithLabels(
+            free, cv2.DIST_L2, cv2.DIST_MASK_5, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        r = np.zeros(int(lab.max()) + 1, np.float32)
+        r[lab[jy, jx]] = radius
+        return to_j <= r[lab] + 1.0
+    zone = np.zeros(shape, np.uint8)
+    for y, x, r in zip(jy.tolist(), jx.tolist(), radius.tolist(), strict=True):
+        cv2.circle(zone, (x, y), math.ceil(r) + 1, 1, -1)
+    return zone.astype(bool)
+
+
+def _local_max(dist: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Largest distance in each pixel's 3x3 neighbourhood (background is 0, so never wins)."""
+    pad = np.pad(dist, 1)
+    best = np.zeros(ys.shape, np.float32)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            np.maximum(best, pad[ys + 1 + dy, xs + 1 + dx], out=best)
+    return best
 
 
 def measure_mask(
@@ -242,9 +257,10 @@ def measure_mask(
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(int(min_area_px), 1)) + 1
     specks = (n - 1) - keep.size
-    relabel = np.zeros(n, np.int32)
-    relabel[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
-    labels = relabel[labels]
+    if specks:
+        relabel = np.zeros(n, np.int32)
+        relabel[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
+        labels = relabel[labels]
     clean = labels > 0
     if not keep.size:
         return ImageMeasurement(
@@ -252,51 +268,56 @@ def measure_mask(
         )
 
     dist = distance_inside(clean)
-    skel = skeletonize(clean, dist)
-    count = neighbour_count(skel)
-    junction_zone = _junction_zone(count, dist)
+    skel = skeletonize(clean, dist, labels)
     n_labels = keep.size + 1
+    # everything below works on the skeleton pixels (a few % of the photo) only
+    ys, xs = np.nonzero(skel)
+    lab_s = labels[ys, xs]
+    order = np.argsort(lab_s, kind="stable")
+    ys, xs, lab_s = ys[order], xs[order], lab_s[order]
+    starts = np.searchsorted(lab_s, np.arange(n_labels + 1))
+    count = _POPCOUNT[neighbour_codes(skel, ys, xs)]
+    d_s = dist[ys, xs]
 
-    # length: skeleton edges plus the tip extensions, summed per crack
-    edges = edge_lengths(skel)
-    length = np.bincount(labels.ravel(), weights=edges.ravel(), minlength=n_labels)
-    tips = count == 0
-    tips &= skel  # a crack reduced to one pixel: both of its ends extend
-    ends = (count == 1) & skel
-    ext = np.maximum(dist - 1.0, 0.0)
-    length += np.bincount(labels[ends], weights=ext[ends], minlength=n_labels)
-    length += 2 * np.bincount(labels[tips], weights=ext[tips], minlength=n_labels)
-    n_ends = np.bincount(labels[ends], minlength=n_labels)
+    # length: skeleton links plus the tip extensions, summed per crack
+    length = np.bincount(lab_s, weights=skeleton_edge_lengths(skel, ys, xs), minlength=n_labels)
+    ext = np.maximum(d_s - 1.0, 0.0)
+    ends, tips = count == 1, count == 0  # a crack reduced to one pixel: both ends extend
+    length += np.bincount(lab_s[ends], weights=ext[ends], minlength=n_labels)
+    length += 2 * np.bincount(lab_s[tips], weights=ext[tips], minlength=n_labels)
+    n_ends = np.bincount(lab_s[ends], minlength=n_labels)
 
-    junction_px = (count >= 3).astype(np.uint8)
-    n_j, j_labels = cv2.connectedComponents(junction_px, connectivity=8)
+    # junctions: clusters of skeleton pixels with 3+ neighbours
+    jsel = count >= 3
     junctions = np.zeros(n_labels, np.int64)
-    if n_j > 1:
-        first = np.zeros(n_j, np.int64)
-        first[j_labels[junction_px > 0]] = labels[junction_px > 0]
-        junctions = np.bincount(first[1:], minlength=n_labels)
+    in_zone = np.zeros(ys.shape, bool)
+    if jsel.any():
+        jimg = np.zeros(skel.shape, np.uint8)
+        jimg[ys[jsel], xs[jsel]] = 1
+        n_j, j_labels = cv2.connectedComponents(jimg, connectivity=8)
+        owner = np.zeros(n_j, np.int64)
+        owner[j_labels[ys[jsel], xs[jsel]]] = lab_s[jsel]
+        junctions = np.bincount(owner[1:], minlength=n_labels)
+        in_zone = _near_junction(skel.shape, ys[jsel], xs[jsel], d_s[jsel])[ys, xs]
 
-    # the digital skeleton may sit a pixel off the true centre line: take the largest
-    # distance in each skeleton pixel's 3x3 neighbourhood (inside the crack)
-    local = np.where(clean, cv2.dilate(dist, np.ones((3, 3), np.uint8)), 0.0)
-    width_all = np.maximum(2.0 * local - 1.0, 1.0)
+    # widths: the digital skeleton may sit a pixel off the true centre line, so take the
+    # largest distance in each skeleton pixel's 3x3 neighbourhood
+    width_s = np.maximum(2.0 * _local_max(dist, ys, xs) - 1.0, 1.0)
     cracks = []
-    ys_all, xs_all = np.nonzero(skel)
-    order = np.argsort(labels[ys_all, xs_all], kind="stable")
-    ys_all, xs_all = ys_all[order], xs_all[order]
-    starts = np.searchsorted(labels[ys_all, xs_all], np.arange(n_labels + 1))
     for lab in range(1, n_labels):
         x0, y0 = stats[keep[lab - 1], cv2.CC_STAT_LEFT], stats[keep[lab - 1], cv2.CC_STAT_TOP]
         bw, bh = stats[keep[lab - 1], cv2.CC_STAT_WIDTH], stats[keep[lab - 1], cv2.CC_STAT_HEIGHT]
-        sy, sx = ys_all[starts[lab] : starts[lab + 1]], xs_all[starts[lab] : starts[lab + 1]]
+        part = slice(starts[lab], starts[lab + 1])
+        sy, sx, widths = ys[part], xs[part], width_s[part]
         if sy.size == 0:  # cannot happen after thinning; keep measuring if it ever does
             py, px = np.nonzero(labels[y0 : y0 + bh, x0 : x0 + bw] == lab)
             best = int(np.argmax(dist[py + y0, px + x0]))
             sy, sx = py[best : best + 1] + y0, px[best : best + 1] + x0
-        plain = ~junction_zone[sy, sx]
-        if plain.any():
-            sy, sx = sy[plain], sx[plain]
-        widths = width_all[sy, sx]
+            widths = np.maximum(2.0 * _local_max(dist, sy, sx) - 1.0, 1.0)
+        else:
+            plain = ~in_zone[part]
+            if plain.any():
+                sy, sx, widths = sy[plain], sx[plain], widths[plain]
         k = int(np.argmax(widths))
         crop = labels[y0 : y0 + bh, x0 : x0 + bw] == lab
         py, px = np.nonzero(crop)

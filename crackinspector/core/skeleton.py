@@ -84,8 +84,21 @@ def _removable_lut() -> np.ndarray:
     return lut
 
 
+def _edge_lut() -> np.ndarray:
+    """Length of the links a pixel starts, by neighbour code (see `edge_lengths`)."""
+    lut = np.zeros(256)
+    for code in range(256):
+        p = _bits(code)  # N, NE, E, SE, S, SW, W, NW
+        n_e, n_se, n_s, n_sw, n_w = p[2], p[3], p[4], p[5], p[6]
+        lut[code] = n_e + n_s + np.sqrt(2.0) * (n_se and not n_e and not n_s)
+        lut[code] += np.sqrt(2.0) * (n_sw and not n_w and not n_s)
+    return lut
+
+
 _ZS_FIRST, _ZS_SECOND = _zhang_suen_luts()
 _REMOVABLE = _removable_lut()
+_EDGES = _edge_lut()
+_POPCOUNT = np.array([bin(c).count("1") for c in range(256)], np.int8)
 
 
 def _codes(img: np.ndarray, flat: np.ndarray, width: int) -> np.ndarray:
@@ -97,7 +110,7 @@ def _codes(img: np.ndarray, flat: np.ndarray, width: int) -> np.ndarray:
     return code
 
 
-def thin(mask: np.ndarray) -> np.ndarray:
+def thin(mask: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
     """Zhang-Suen thinning of a boolean mask; every 8-connected component keeps >= 1 pixel.
 
     Only contour pixels can be deleted, so each sub-iteration looks at the current contour
@@ -131,13 +144,21 @@ def thin(mask: np.ndarray) -> np.ndarray:
             stamp[cand] = np.arange(cand.size)
             flat = cand[stamp[cand] == np.arange(cand.size)]
     out = img[1:-1, 1:-1].astype(bool)
-    _keep_one_pixel_per_component(mask, out)
+    _keep_one_pixel_per_component(mask, out, labels)
     return out
 
 
-def _keep_one_pixel_per_component(mask: np.ndarray, skel: np.ndarray) -> None:
-    """Give back the most interior pixel of any component that thinning erased entirely."""
-    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+def _keep_one_pixel_per_component(
+    mask: np.ndarray, skel: np.ndarray, labels: np.ndarray | None = None
+) -> None:
+    """Give back the most interior pixel of any component that thinning erased entirely.
+
+    `labels`: the mask's 8-connected component labels when the caller has them already.
+    """
+    if labels is None:
+        n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    else:
+        n = int(labels.max()) + 1
     if n <= 1:
         return
     present = np.zeros(n, bool)
@@ -179,13 +200,20 @@ def remove_staircases(skel: np.ndarray) -> np.ndarray:
     return img[1:-1, 1:-1].astype(bool)
 
 
+def neighbour_codes(skel: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Zhang-Suen neighbour codes (bit i = neighbour P(i+2) set) of the pixels (ys, xs)."""
+    h, w = skel.shape
+    img = np.zeros((h + 2, w + 2), np.uint8)
+    img[1:-1, 1:-1] = skel
+    return _codes(img, (ys + 1) * (w + 2) + (xs + 1), w + 2)
+
+
 def neighbour_count(skel: np.ndarray) -> np.ndarray:
     """Number of 8-neighbours of every pixel that are skeleton pixels (0 off the skeleton)."""
-    s = skel.astype(np.uint8)
-    k = np.ones((3, 3), np.float32)
-    k[1, 1] = 0
-    count = cv2.filter2D(s, cv2.CV_16S, k, borderType=cv2.BORDER_CONSTANT)
-    return np.where(skel, count, 0).astype(np.int16)
+    ys, xs = np.nonzero(skel)
+    out = np.zeros(skel.shape, np.int8)
+    out[ys, xs] = _POPCOUNT[neighbour_codes(skel, ys, xs)]
+    return out
 
 
 def prune_spurs(skel: np.ndarray, dist: np.ndarray, slack: float = 1.5) -> np.ndarray:
@@ -227,14 +255,20 @@ def prune_spurs(skel: np.ndarray, dist: np.ndarray, slack: float = 1.5) -> np.nd
     return skel
 
 
-def skeletonize(mask: np.ndarray, dist: np.ndarray | None = None) -> np.ndarray:
-    """Thin, de-staircased, spur-pruned one-pixel skeleton of a boolean mask."""
+def skeletonize(
+    mask: np.ndarray, dist: np.ndarray | None = None, labels: np.ndarray | None = None
+) -> np.ndarray:
+    """Thin, de-staircased, spur-pruned one-pixel skeleton of a boolean mask.
+
+    `dist` (distance to background) and `labels` (8-connected components) save recomputing
+    them when the caller has them.
+    """
     mask = np.asarray(mask, bool)
     if not mask.any():
         return np.zeros_like(mask)
     if dist is None:
         dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    skel = remove_staircases(thin(mask))
+    skel = remove_staircases(thin(mask, labels))
     skel = prune_spurs(skel, dist)
     return remove_staircases(skel)
 
@@ -251,21 +285,20 @@ def edge_lengths(skel: np.ndarray, direction_corrected: bool = True) -> np.ndarr
     `direction_corrected`, each pixel's edges are scaled by `direction_factor` of the local
     skeleton direction, which makes straight lines exact at every angle.
     """
-    s = np.zeros((skel.shape[0] + 2, skel.shape[1] + 2), bool)
-    s[1:-1, 1:-1] = skel
-    c = s[1:-1, 1:-1]
-    right = s[1:-1, 2:]
-    down = s[2:, 1:-1]
-    left = s[1:-1, :-2]
-    down_right = s[2:, 2:]
-    down_left = s[2:, :-2]
-    out = (c & right).astype(np.float64) + (c & down)
-    out += np.sqrt(2.0) * (c & down_right & ~right & ~down)
-    out += np.sqrt(2.0) * (c & down_left & ~left & ~down)
-    if direction_corrected:
-        ys, xs = np.nonzero(skel)
-        out[ys, xs] *= direction_factor(local_direction(skel, ys, xs))
+    ys, xs = np.nonzero(skel)
+    out = np.zeros(skel.shape)
+    out[ys, xs] = skeleton_edge_lengths(skel, ys, xs, direction_corrected)
     return out
+
+
+def skeleton_edge_lengths(
+    skel: np.ndarray, ys: np.ndarray, xs: np.ndarray, direction_corrected: bool = True
+) -> np.ndarray:
+    """`edge_lengths` at the skeleton pixels (ys, xs) only: cost follows the skeleton."""
+    lengths = _EDGES[neighbour_codes(skel, ys, xs)]
+    if direction_corrected and ys.size:
+        lengths = lengths * direction_factor(local_direction(skel, ys, xs))
+    return lengths
 
 
 def local_direction(
