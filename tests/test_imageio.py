@@ -268,3 +268,19 @@ def test_atomic_write_replaces_only_on_success(tmp_path: Path, photo: np.ndarray
     write_image(path, photo[::2, ::2])
     assert read_image(path).shape == (160, 240, 3)
     assert os.listdir(tmp_path) == ["out.png"]
+
+
+def test_atomic_writes_get_normal_file_permissions(tmp_path):
+    import os
+    import stat
+
+    from crackinspector.core.atomic import atomic_path, atomic_write_text
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    atomic_write_text(tmp_path / "report.csv", "a,b\n")
+    with atomic_path(tmp_path / "report.pdf") as tmp:
+        tmp.write_bytes(b"%PDF")
+    for name in ("report.csv", "report.pdf"):
+        mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+        assert mode == 0o666 & ~mask, oct(mode)

@@ -13,6 +13,23 @@ from pathlib import Path
 from typing import IO
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def _mkstemp(path: Path, suffix: str) -> tuple[int, str]:
+    """A temporary sibling of `path` with the permissions a plain open() would give it
+    (mkstemp makes files 0600, which would hide reports from colleagues on a share)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    os.chmod(tmp, _FILE_MODE)
+    return fd, tmp
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
     """Open a temporary sibling of `path` for writing; rename it over `path` on success."""
@@ -20,7 +37,7 @@ def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None)
         raise ValueError("atomic_open only writes whole files")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = _mkstemp(path, ".part")
     try:
         if "b" in mode:
             fh = os.fdopen(fd, mode)
@@ -55,9 +72,7 @@ def atomic_path(path: str | Path) -> contextlib.AbstractContextManager[Path]:
 @contextlib.contextmanager
 def _atomic_path(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent
-    )
+    fd, tmp = _mkstemp(path, f".part{path.suffix}")
     os.close(fd)
     try:
         yield Path(tmp)
