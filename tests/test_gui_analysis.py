@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 from gui_support import (  # noqa: F401 - fixtures
     TIMEOUT_MS,
     _no_running_qthreads,
@@ -88,11 +87,10 @@ def test_switching_model_reanalyses_current_first(
 ):
     window = make_window()
     window.open_path(photo_folder)
-    first = photo_folder / "001.jpg"
-    window.actions.analyse_all.trigger()
-    wait_idle(qtbot, window)
-    window.show_image(photo_folder / "003.jpg")
-    wait_shown(qtbot, window, photo_folder / "003.jpg")
+    first, third = photo_folder / "001.jpg", photo_folder / "003.jpg"
+    wait_shown(qtbot, window, first)
+    window.show_image(third)
+    wait_shown(qtbot, window, third)
     old = window.overlay.result.probability.copy()
     assert same_model(window.overlay.result.model, window.controller.model)
 
@@ -109,10 +107,10 @@ def test_switching_model_reanalyses_current_first(
     new = window.overlay.result.probability
     assert not np.array_equal(old, new)  # really the other weights
     wait_idle(qtbot, window)
-    assert order[0] == photo_folder / "003.jpg"  # the viewed image first, then the rest
-    assert set(order) == {photo_folder / n for n in ("001.jpg", "002.jpg", "003.jpg", "004.jpg")}
+    assert order == [third, first]  # the viewed image first, then the one analysed before
     result = window.controller.result_for(first)
     assert result is not None and result.model.name == "tiny-resnet18-b"
+    assert window.controller.status(photo_folder / "002.jpg") == Status.NEW  # never asked for
     assert "tiny-resnet18-b" in window.status.device_label.text()
 
     # and back: the first model's results are still in memory, no inference needed
@@ -168,17 +166,17 @@ def test_a_broken_model_is_reported_once_not_per_image(
     assert all(window.controller.status(p) == Status.NEW for p in window.paths())
 
 
-@pytest.mark.parametrize("memory_bytes", [1])
-def test_memory_cache_is_bounded(make_window, photo_folder, qtbot, memory_bytes):
+def test_memory_cache_is_bounded_and_backed_by_disk(make_window, photo_folder, qtbot):
     window = make_window()
-    window.controller.memory.max_bytes = memory_bytes
+    window.controller.memory.max_bytes = 1  # room for one result only
     window.open_path(photo_folder)
-    window.actions.analyse_all.trigger()
-    wait_idle(qtbot, window)
+    first, second = photo_folder / "001.jpg", photo_folder / "002.jpg"
+    wait_shown(qtbot, window, first)
+    window.show_image(second)
+    wait_shown(qtbot, window, second)
     assert len(window.controller.memory) == 1  # only the newest result stays in memory
-    # the others come back from disk without a new inference
     count = window.controller.worker.inference_count
-    window.show_image(photo_folder / "002.jpg")
-    wait_shown(qtbot, window, photo_folder / "002.jpg")
+    window.show_image(first)  # evicted from memory: comes back from disk, no inference
+    wait_shown(qtbot, window, first)
     assert window.overlay.result.source == "disk cache"
-    assert window.controller.worker.inference_count == count
+    assert window.controller.worker.inference_count == count == 2

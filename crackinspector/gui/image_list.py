@@ -155,12 +155,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def __init__(self, thumb: int, parent=None) -> None:
         super().__init__(parent)
         self.thumb = thumb
+        self.thumb_h = thumb * 3 // 4  # most photos are landscape 4:3 or 3:2
         self._icons = {
             s: qta.icon(name, color="white").pixmap(14, 14) for s, name in STATUS_ICONS.items()
         }
 
     def sizeHint(self, option, index) -> QSize:
-        return QSize(self.thumb + 16, self.thumb + 34)
+        return QSize(self.thumb + 16, self.thumb_h + 34)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         entry: ImageEntry = index.data(EntryRole)
@@ -173,7 +174,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         elif option.state & QStyle.StateFlag.State_MouseOver:
             painter.fillRect(r, option.palette.alternateBase())
 
-        box = QRect(r.x() + 8, r.y() + 6, self.thumb, self.thumb)
+        box = QRect(r.x() + 8, r.y() + 6, self.thumb, self.thumb_h)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
             scaled = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)

@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self._export_handler: Callable[[MainWindow], None] | None = None
         self._train_handler: Callable[[MainWindow], None] | None = None
         self.measure_dock: QDockWidget | None = None
+        self._layout_restored = False
 
         self.actions = Actions(self)
         self.loader = ImageLoader(thumb_size=160, parent=self)
@@ -269,6 +270,12 @@ class MainWindow(QMainWindow):
             if url.isLocalFile() and self.open_path(url.toLocalFile()):
                 event.acceptProposedAction()
                 return
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._layout_restored:
+            self._layout_restored = True
+            window_setup.initial_dock_sizes(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         window_setup.save_settings(self)

@@ -183,8 +183,11 @@ class InfoPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        form = QFormLayout(self)
-        form.setContentsMargins(8, 8, 8, 8)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 8, 8, 8)
+        form = QFormLayout()
+        outer.addLayout(form)
+        outer.addStretch(1)  # facts stay together at the top when the dock is tall
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.labels: dict[str, QLabel] = {}
         for key, title in self.FIELDS:

@@ -42,11 +42,20 @@ def add_dock(w: MainWindow, widget: QWidget, title: str, name: str, area) -> QDo
 def build_docks(w: MainWindow) -> None:
     left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
     w.images_dock = add_dock(w, w.list_view, "Images", "images_dock", left)
-    w.info_dock = add_dock(w, w.info_panel, "Current image", "info_dock", right)
     w.layers_dock = add_dock(w, w.layers_panel, "Layers", "layers_dock", right)
+    w.info_dock = add_dock(w, w.info_panel, "Current image", "info_dock", right)
     # The measurements dock (MainWindow.install_measure_panel) goes below these two.
-    w.resizeDocks([w.images_dock], [300], Qt.Orientation.Horizontal)
-    w.resizeDocks([w.info_dock], [290], Qt.Orientation.Horizontal)
+
+
+
+def initial_dock_sizes(w: MainWindow) -> None:
+    """First launch (no saved layout): panels as tall as their content, the rest below."""
+    w.resizeDocks([w.images_dock, w.info_dock], [300, 300], Qt.Orientation.Horizontal)
+    w.resizeDocks(
+        [w.layers_dock, w.info_dock],
+        [w.layers_panel.sizeHint().height(), w.height()],
+        Qt.Orientation.Vertical,
+    )
 
 
 def build_menus_and_toolbar(w: MainWindow) -> None:
@@ -179,8 +188,7 @@ def restore_view_settings(w: MainWindow) -> None:
         w.restoreGeometry(QByteArray(geometry))
     else:
         w.resize(1440, 900)
-    if state:
-        w.restoreState(QByteArray(state))
+    w._layout_restored = bool(state) and w.restoreState(QByteArray(state))
     for name in ("mask", "outlines"):
         color = s.get(f"view/{name}_color")
         lp.set_color(name, color)
