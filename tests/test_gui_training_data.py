@@ -9,50 +9,22 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtWidgets import QMainWindow, QWizard
+from test_gui_training_support import STEMS, copy_pairs, training_isolation  # noqa: F401
 from tqdm import tqdm
 
 from crackinspector.core.modelcard import ModelCard
 from crackinspector.gui.training import install_training_menu
 from crackinspector.gui.training.compare import NOT_MEASURED, comparable, comparison_rows
 from crackinspector.gui.training.logtext import StderrCleaner
-from crackinspector.gui.training.manager import run_manager
 from crackinspector.gui.training.paths import default_run_name, name_problem
-from crackinspector.gui.training.tasks import live_tasks
 from crackinspector.gui.training.wizard import TrainingWizard
 
-STEMS = ("001", "002", "003", "004")
 WAIT_MS = 30_000
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_threads_or_processes(qtbot, tmp_path, monkeypatch):
-    """Fail any test that leaves a background task or a trainer process running."""
-    monkeypatch.setenv("CRACKINSPECTOR_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("CRACKINSPECTOR_MODELS_DIR", str(tmp_path / "models"))
-    yield
-    # a time estimate stops at its next step once cancelled (widgets are closed by now)
-    qtbot.waitUntil(lambda: not live_tasks(), timeout=WAIT_MS)
-    running = run_manager().running()
-    for proc in running:
-        proc.terminate(2000)
-    assert not running, f"trainer processes left running: {[p.run_dir for p in running]}"
-
-
-def copy_pairs(crackforest: Path, dest: Path, stems=STEMS, masks=True) -> tuple[Path, Path]:
-    images, mask_dir = dest / "images", dest / "masks"
-    images.mkdir(parents=True)
-    mask_dir.mkdir(parents=True)
-    for stem in stems:
-        shutil.copy(crackforest / "images" / f"{stem}.jpg", images)
-        if masks:
-            shutil.copy(crackforest / "masks" / f"{stem}.png", mask_dir)
-    return images, mask_dir
 
 
 @pytest.fixture()
@@ -294,5 +266,5 @@ def test_preview_thumbnail_shape_matches_the_photo_aspect(crackforest):
     from crackinspector.gui.training.datacheck import make_previews
 
     pair = Pair("001", crackforest / "images" / "001.jpg", crackforest / "masks" / "001.png")
-    ((stem, thumb),) = make_previews([pair], height=64)
+    ((_stem, thumb),) = make_previews([pair], height=64)
     assert thumb.shape == (64, 96, 3) and thumb.dtype == np.uint8

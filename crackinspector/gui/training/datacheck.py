@@ -42,7 +42,7 @@ class DataCheck:
     listing: list[str] = field(default_factory=list)  # file by file, "name: reason"
     n_train: int = 0
     n_val: int = 0
-    mean_pixels: float = 0.0  # of validation images, for the time estimate
+    val_size: tuple[int, int] = (0, 0)  # a typical validation image (w, h), for the estimate
     previews: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (stem, RGB thumb)
 
 
@@ -169,7 +169,7 @@ def check_data(choice: DataChoice, previews: int = PREVIEWS) -> DataCheck:
     if not result.reason and result.n_train < 1:
         result.reason = "No pairs are left for training after taking out the validation images."
     result.ok = not result.reason
-    result.mean_pixels = _mean_pixels(val_pairs)
+    result.val_size = _typical_size(val_pairs)
     if result.ok:
         result.previews = make_previews(_spread(pairs, previews))
     return _trim(result)
@@ -188,15 +188,18 @@ def _spread(pairs: list[Pair], n: int) -> list[Pair]:
     return [pairs[round(i * (len(pairs) - 1) / (n - 1))] for i in range(n)]
 
 
-def _mean_pixels(pairs: list[Pair], sample: int = 20) -> float:
+def _typical_size(pairs: list[Pair], sample: int = 20) -> tuple[int, int]:
+    """The median-area (w, h) of up to `sample` images spread over the list."""
     sizes = []
     for pair in _spread(pairs, sample):
         try:
-            w, h = image_size(pair.image)
+            sizes.append(image_size(pair.image))
         except CrackInspectorError:
             continue
-        sizes.append(w * h)
-    return float(np.mean(sizes)) if sizes else 0.0
+    if not sizes:
+        return (0, 0)
+    sizes.sort(key=lambda s: s[0] * s[1])
+    return sizes[len(sizes) // 2]
 
 
 def make_previews(pairs: list[Pair], height: int = THUMB_HEIGHT) -> list[tuple[str, np.ndarray]]:

@@ -2,8 +2,9 @@
 
 Times real forward+backward+SGD steps of the chosen encoder at the chosen batch size and
 crop on the chosen device, with the trainer's own loss and mixed precision: one untimed
-warm-up step (allocations, kernel selection), then two timed ones. The epoch estimate adds
-validation as forward passes over whole images (about a third of a training step per pixel).
+warm-up step (allocations, kernel selection), then two timed ones. Validation runs whole
+images, so one real forward pass at a typical validation image size is timed too (images
+above 4 MP are timed at 1 MP and scaled by their pixel count).
 It runs in the GUI process while the GUI is idle, so it is a fair guide, not a promise: the
 trainer in its own process also loads data and writes checkpoints.
 """
@@ -17,16 +18,23 @@ from dataclasses import dataclass
 from crackinspector.core.errors import Cancelled
 
 TIMED_STEPS = 2
+MAX_TIMED_PIXELS = 4_000_000
 
 
 @dataclass(frozen=True)
 class StepTiming:
     seconds_per_step: float
+    seconds_per_val_image: float
     device: str
 
 
 def measure_step(
-    cancel: threading.Event, encoder: str, batch: int, crop: int, device: str
+    cancel: threading.Event,
+    encoder: str,
+    batch: int,
+    crop: int,
+    device: str,
+    val_size: tuple[int, int] = (0, 0),
 ) -> StepTiming:
     import torch
 
@@ -60,7 +68,31 @@ def measure_step(
     started = time.perf_counter()
     for _ in range(TIMED_STEPS):
         step()
-    return StepTiming((time.perf_counter() - started) / TIMED_STEPS, str(dev))
+    per_step = (time.perf_counter() - started) / TIMED_STEPS
+    return StepTiming(per_step, _time_forward(model, dev, amp, val_size, cancel), str(dev))
+
+
+def _time_forward(model, dev, amp, size: tuple[int, int], cancel: threading.Event) -> float:
+    """Seconds of one validation forward pass on a (w, h) image; 0 without a size."""
+    import torch
+
+    from crackinspector.core.device import autocast
+
+    w, h = size
+    if w <= 0 or h <= 0 or cancel.is_set():
+        return 0.0
+    scale = min(1.0, (1_000_000 / (w * h)) ** 0.5) if w * h > MAX_TIMED_PIXELS else 1.0
+    tw, th = (max(32, round(v * scale / 32) * 32) for v in (w, h))
+    model.eval()
+    x = torch.zeros(1, 3, th, tw, device=dev)
+    with torch.inference_mode(), autocast(dev, amp):
+        started = time.perf_counter()
+        model(x)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        seconds = time.perf_counter() - started
+    model.train()
+    return seconds * (w * h) / (tw * th)
 
 
 def steps_per_epoch(n_train: int, batch: int, fixed_steps: int) -> int:
@@ -68,8 +100,5 @@ def steps_per_epoch(n_train: int, batch: int, fixed_steps: int) -> int:
     return fixed_steps if fixed_steps > 0 else max(1, n_train // batch)
 
 
-def epoch_seconds(
-    timing: StepTiming, steps: int, n_val: int, val_pixels: float, batch: int, crop: int
-) -> float:
-    val = timing.seconds_per_step / 3 * n_val * val_pixels / (batch * crop * crop)
-    return timing.seconds_per_step * steps + val
+def epoch_seconds(timing: StepTiming, steps: int, n_val: int) -> float:
+    return timing.seconds_per_step * steps + timing.seconds_per_val_image * n_val

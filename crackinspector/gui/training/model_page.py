@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -39,7 +40,9 @@ class ModelPage(QWizardPage):
         self.encoder_combo = QComboBox(self)
         for name in OFFERED:
             self.encoder_combo.addItem(name, name)
-            self.encoder_combo.setItemData(self.encoder_combo.count() - 1, ENCODER_NOTES[name])
+            self.encoder_combo.setItemData(
+                self.encoder_combo.count() - 1, ENCODER_NOTES[name], Qt.ItemDataRole.ToolTipRole
+            )
         self.encoder_combo.setAccessibleName("Encoder")
         self.encoder_note = QLabel(self)
         self.encoder_note.setWordWrap(True)

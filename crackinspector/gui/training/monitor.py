@@ -35,7 +35,7 @@ from .history import RunHistory
 from .manager import RunManager
 from .process import TrainingProcess
 from .runs import FINISHED, RUNNING, STOPPED, RunRecord, read_run
-from .widgets import ComparisonTable, LogPane
+from .widgets import ComparisonTable, LogPane, confirm_resume
 
 
 def format_duration(seconds: float | None) -> str:
@@ -286,6 +286,10 @@ class RunMonitor(QWidget):
         self.refresh()
 
     def resume(self) -> None:
+        record = self.record or read_run(self.run_dir)
+        known = self.manager.process(self.run_dir) is not None
+        if self.manager.is_running(self.run_dir) or not confirm_resume(self, record, known):
+            return
         self.manager.resume(self.run_dir)  # run_started -> bind()
 
     def open_folder(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED = (
     "failed",
     "interrupted",
 )
+RECENT_S = 120  # a run whose events.jsonl changed this recently may be alive elsewhere
 
 
 @dataclass
@@ -36,6 +38,10 @@ class RunRecord:
     epochs_done: int = 0  # checkpointed epochs (rows of metrics.csv)
     started: float | None = None  # Unix time of the first start event
     message: str = ""
+    last_activity: float | None = None  # modification time of events.jsonl
+
+    def seconds_since_activity(self) -> float | None:
+        return None if self.last_activity is None else time.time() - self.last_activity
 
     @property
     def name(self) -> str:
@@ -92,16 +98,22 @@ def read_run(run: Path, live: bool = False, history: RunHistory | None = None) -
     """The record of one run folder; `history` (a live one) saves re-reading events.jsonl."""
     history = history if history is not None else RunHistory.from_file(run / "events.jsonl")
     config = read_config(run) or history.config
-    started = None
-    first = _first_start_time(run)
-    if first is not None:
-        started = first
+    started = _first_start_time(run)
     status = status_of(history, live)
+    try:
+        last_activity = (run / "events.jsonl").stat().st_mtime
+    except OSError:
+        last_activity = None
     message = ""
     if status == FAILED:
         message = history.failure_text()
     elif status == INTERRUPTED:
         message = "no end was recorded: the process was killed or the GUI running it quit"
+        if last_activity is not None and time.time() - last_activity < RECENT_S:
+            message = (
+                f"no end recorded, but its log changed {time.time() - last_activity:.0f} s ago: "
+                "it may still be training in another program"
+            )
     return RunRecord(
         path=run,
         status=status,
@@ -110,6 +122,7 @@ def read_run(run: Path, live: bool = False, history: RunHistory | None = None) -
         epochs_done=count_metric_rows(run),
         started=started,
         message=message,
+        last_activity=last_activity,
     )
 
 

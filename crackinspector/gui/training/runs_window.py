@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from .manager import RunManager
 from .paths import runs_dir
 from .runs import RunRecord, list_runs
+from .widgets import confirm_resume
 
 COLUMNS = ("Run", "Status", "Encoder", "Epochs", "Best F1", "Started")
 
@@ -159,7 +160,9 @@ class RunsWindow(QWidget):
 
     def _resume(self) -> None:
         r = self.selected()
-        if r is not None and r.can_resume and not self.manager.is_running(r.path):
+        if r is None or not r.can_resume or self.manager.is_running(r.path):
+            return
+        if confirm_resume(self, r, self.manager.process(r.path) is not None):
             self.manager.resume(r.path)
             self.open_chart.emit(r.path)
 

@@ -119,11 +119,11 @@ class SettingsPage(QWizardPage):
         )
 
     # ------------------------------------------------------------------ data from page 1/2
-    def _counts(self) -> tuple[int, int, float]:
+    def _counts(self) -> tuple[int, int, tuple[int, int]]:
         check = getattr(self.wizard(), "data_check", lambda: None)()
         if check is None:
-            return 0, 0, 0.0
-        return check.n_train, check.n_val, check.mean_pixels
+            return 0, 0, (0, 0)
+        return check.n_train, check.n_val, check.val_size
 
     def _encoder(self) -> str:
         return getattr(self.wizard(), "encoder", lambda: "resnet34")()
@@ -153,7 +153,13 @@ class SettingsPage(QWizardPage):
 
     # ------------------------------------------------------------------ estimate
     def _key(self) -> tuple:
-        return (self._encoder(), self.batch.value(), self.crop.value(), self.device.currentData())
+        return (
+            self._encoder(),
+            self.batch.value(),
+            self.crop.value(),
+            self.device.currentData(),
+            self._counts()[2],
+        )
 
     def _changed(self, *_: object) -> None:
         self.completeChanged.emit()
@@ -167,8 +173,7 @@ class SettingsPage(QWizardPage):
     def measure(self) -> None:
         self.cancel_tasks()
         key = self._key()
-        encoder, batch, crop, device = key
-        task = Task("training-time-estimate", key, measure_step, encoder, batch, crop, device)
+        task = Task("training-time-estimate", key, measure_step, *key)
         task.succeeded.connect(self._measured)
         task.failed.connect(self._measure_failed)
         self._task = task.start_task()
@@ -194,18 +199,17 @@ class SettingsPage(QWizardPage):
         self.estimate_label.setText(
             f"Time per epoch ≈ {format_duration(seconds)} ({steps} steps of "
             f"{self.timing.seconds_per_step:.2f} s measured on {self.timing.device}, plus "
-            f"validation on {n_val} images); {self.epochs.value()} epochs ≈ "
+            f"{n_val} validation images at {self.timing.seconds_per_val_image:.2f} s); "
+            f"{self.epochs.value()} epochs ≈ "
             f"{format_duration(seconds * self.epochs.value())}."
         )
 
     def estimated_epoch_seconds(self) -> float | None:
         if self.timing is None:
             return None
-        n_train, n_val, pixels = self._counts()
+        n_train, n_val, _ = self._counts()
         steps = steps_per_epoch(n_train, self.batch.value(), self.steps.value())
-        return epoch_seconds(
-            self.timing, steps, n_val, pixels, self.batch.value(), self.crop.value()
-        )
+        return epoch_seconds(self.timing, steps, n_val)
 
     def cancel_tasks(self) -> None:
         self._timer.stop()
@@ -233,6 +237,9 @@ class SettingsPage(QWizardPage):
             "--steps-per-epoch",
             str(self.steps.value()),
         ]
+        # about 50 loss points per epoch on the chart, one per step for short epochs
+        steps = steps_per_epoch(self._counts()[0], self.batch.value(), self.steps.value())
+        args += ["--log-every", str(max(1, steps // 50))]
         if self.optimiser.currentData() == "sgd":
             args += ["--momentum", f"{self.momentum.value():g}"]
         if not self.augment.isChecked():
