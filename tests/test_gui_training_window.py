@@ -87,4 +87,9 @@ def test_wizard_trains_a_model_that_appears_in_the_model_selector(
     assert config["val_fraction"] == 0.25 and config["init"] == "random"
     assert any("loading 3 training and 1 validation pairs" in line for line in monitor.log.lines())
     assert drawn_pixels(monitor.chart, SMOOTH) > 0  # the smoothed loss line is really drawn
+    # "Use this model" makes it the main window's model
+    assert monitor.use_button.isVisible() and monitor.use_button.isEnabled()
+    qtbot.mouseClick(monitor.use_button, Qt.MouseButton.LeftButton)
+    assert window.model_picker.current_model().name == "gui-run"
+    assert window.controller.model is not None and window.controller.model.name == "gui-run"
     monitor.close()

@@ -59,10 +59,16 @@ def install_training_menu(
     if current_model is None and picker is not None:
         current_model = picker.current_model
     use_model = None
-    if hasattr(window, "add_model_from_file"):
+    if picker is not None or hasattr(window, "add_model_from_file"):
 
         def use_model(path: Path) -> None:
-            window.add_model_from_file(path)
+            """Select the new model in the window's selector (which then loads it)."""
+            if picker is not None:
+                picker.refresh()
+                if picker.select(str(path)):
+                    return
+            if hasattr(window, "add_model_from_file"):
+                window.add_model_from_file(path)  # exported outside the model folder
 
     ui = TrainingUi(window, models_changed, current_model, use_model)
     menu = _tools_menu(window)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .history import RunHistory
 
-RAW = QColor(90, 140, 210, 90)
+RAW = QColor(90, 140, 210, 130)
 SMOOTH = QColor(31, 96, 196)
 VAL_LOSS = QColor(230, 120, 20)
 F1 = QColor(30, 150, 70)
@@ -119,7 +119,7 @@ class LossChart(QWidget):
         self._legend(
             p,
             met_rect.topLeft() - QPointF(0, fm.height() + 2),
-            [("validation F1", F1), ("IoU", IOU)],
+            [("validation F1", F1), ("IoU", IOU), ("at threshold 0.5; ring: best epoch", None)],
         )
         p.setPen(AXIS)
         p.drawText(
@@ -202,15 +202,17 @@ class LossChart(QWidget):
         p.drawEllipse(pt, 7.0, 7.0)
 
     @staticmethod
-    def _legend(p: QPainter, at: QPointF, items: list[tuple[str, QColor]]) -> None:
+    def _legend(p: QPainter, at: QPointF, items: list[tuple[str, QColor | None]]) -> None:
         fm = p.fontMetrics()
         x = at.x()
         for text, color in items:
-            solid = QColor(color)
-            solid.setAlpha(max(color.alpha(), 160))
-            p.setPen(QPen(solid, 3))
-            mid = at.y() + fm.height() / 2
-            p.drawLine(QPointF(x, mid), QPointF(x + 16, mid))
+            if color is not None:
+                solid = QColor(color)
+                solid.setAlpha(max(color.alpha(), 160))
+                p.setPen(QPen(solid, 3))
+                mid = at.y() + fm.height() / 2
+                p.drawLine(QPointF(x, mid), QPointF(x + 16, mid))
+                x += 20
             p.setPen(AXIS)
-            p.drawText(QPointF(x + 20, at.y() + fm.ascent()), text)
-            x += 20 + fm.horizontalAdvance(text) + 16
+            p.drawText(QPointF(x, at.y() + fm.ascent()), text)
+            x += fm.horizontalAdvance(text) + 16
