@@ -181,6 +181,9 @@ def worker(spec: dict) -> dict:
     """Run one configuration on one workload; returns timings and memory."""
     import torch
 
+    if spec.get("threads"):
+        torch.set_num_threads(spec["threads"])  # ONNX Runtime follows torch's count
+
     from crackinspector.core.imageio import read_image
     from crackinspector.core.inference import Predictor
     from crackinspector.core.models import load_model, resolve
@@ -322,7 +325,7 @@ def main_table(args: argparse.Namespace, weights: str, env: dict) -> None:
     best: dict = {}
     for r in range(args.rounds):
         for key, spec in specs.items():
-            spec = {**spec, "weights": weights, "n_photos": args.photos}
+            spec = {**spec, "weights": weights, "n_photos": args.photos, "threads": args.threads}
             res = run_worker(spec, env)
             print(f"round {r + 1}: {key[0]:6s} {key[1]:8s} {res['seconds']:8.2f} s", flush=True)
             if key not in best or res["seconds"] < best[key]["seconds"]:
@@ -359,7 +362,7 @@ def main_table(args: argparse.Namespace, weights: str, env: dict) -> None:
                 workload,
                 config,
                 f"{secs:.2f}",
-                f"{res['images'] / secs:.3f}",
+                f"{res['images'] / secs:.3g}",
                 f"{res['tiles'] / secs:.2f}",
                 f"{gflops:.1f}",
                 f"{res['peak_rss_mb']:.0f}",
@@ -381,7 +384,8 @@ def main_table(args: argparse.Namespace, weights: str, env: dict) -> None:
     out["table"] = rows
     out["machine"] = machine()
     out["model"] = Path(weights).stem
-    save_section(f"main/{Path(weights).stem}", out)
+    threads = best[("large", "torch")]["threads"]
+    save_section(f"main/{Path(weights).stem}/threads={threads}", out)
 
 
 # ------------------------------------------------------------------ micro benchmark
@@ -431,9 +435,10 @@ def micro(args: argparse.Namespace, weights: str) -> None:
                 variants[f"torch channels_last bf16 b{batch}"] = timeit(bf16, batch, args.repeat)
         for level_name, level in (
             ("all", ort.GraphOptimizationLevel.ORT_ENABLE_ALL),
+            ("extended", ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED),
             ("basic", ort.GraphOptimizationLevel.ORT_ENABLE_BASIC),
         ):
-            for spin in ("1", "0"):
+            for spin in ("1", "0") if threads > 1 else ("1",):
                 so = ort.SessionOptions()
                 so.intra_op_num_threads = threads
                 so.inter_op_num_threads = 1
@@ -450,7 +455,10 @@ def micro(args: argparse.Namespace, weights: str) -> None:
         rows.append([k, f"{v:.3f}", f"{base / v:.2f}"])
     print(f"\nmodel {info.name}, {threads} threads")
     print_table(rows)
-    save_section(f"micro/{info.name}", {"seconds_per_tile": variants, "machine": machine()})
+    save_section(
+        f"micro/{info.name}/threads={threads}",
+        {"seconds_per_tile": variants, "machine": machine()},
+    )
 
 
 # ------------------------------------------------------------------ huge photo
@@ -461,6 +469,7 @@ def huge(args: argparse.Namespace, weights: str, env: dict) -> None:
         "workload": "huge",
         "weights": weights,
         "fraction": args.huge_fraction,
+        "threads": args.threads,
     }
     res = run_worker(spec, env)
     h, w = HUGE
@@ -495,11 +504,18 @@ def main() -> None:
     parser.add_argument("--huge", action="store_true", help="peak memory on a 20000x15000 photo")
     parser.add_argument("--huge-fraction", type=float, help="run this fraction of the tiles only")
     parser.add_argument("--huge-backend", default="auto")
+    parser.add_argument(
+        "--threads", type=int, help="CPU threads for torch and ONNX Runtime (default: torch's)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="bench-inference-") as tmp:
         env = {**os.environ, "CRACKINSPECTOR_CACHE_DIR": str(Path(tmp) / "cache")}
         os.environ.update(env)

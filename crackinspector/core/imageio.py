@@ -119,7 +119,8 @@ def read_image(path: str | Path) -> np.ndarray:
     """The photo at `path` as RGB uint8 (H, W, 3), EXIF orientation applied.
 
     Raises ImageReadError (with the file name and the reason) for anything that is not a
-    whole, readable image; never returns a partly decoded photo.
+    whole, readable image; never returns a partly decoded photo. The array may be read-only
+    (it shares Pillow's buffer, saving a copy of large photos): copy it before drawing on it.
     """
     path = Path(path)
     img = _open(path)

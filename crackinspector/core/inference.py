@@ -249,7 +249,8 @@ class Predictor:
         """
         image = _as_rgb_uint8(image)
         grid = plan_tiles(image.shape[0], image.shape[1], self.tile_size, self.overlap)
-        out = np.zeros((grid.height, grid.width), np.float32)
+        out = np.empty((grid.height, grid.width), np.float32)
+        out.fill(0.0)  # touch every page now: a photo too big for memory fails here, not late
         positions = list(grid.positions())
         total = len(positions)
         if progress is not None:
