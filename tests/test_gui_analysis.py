@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from gui_support import (  # noqa: F401 - fixtures
 
 from crackinspector.gui.model_picker import same_model
 from crackinspector.gui.results import Status
+from crackinspector.gui.worker import running_threads
 
 
 def record_inference_order(window) -> list[Path]:
@@ -180,3 +182,20 @@ def test_memory_cache_is_bounded_and_backed_by_disk(make_window, photo_folder, q
     wait_shown(qtbot, window, first)
     assert window.overlay.result.source == "disk cache"
     assert window.controller.worker.inference_count == count == 2
+
+
+def test_closing_during_a_batch_stops_the_worker_promptly(make_window, photo_folder, qtbot):
+    window = make_window()
+    window.open_path(photo_folder)
+    window.actions.analyse_all.trigger()
+    with qtbot.waitSignal(
+        window.controller.progress,
+        check_params_cb=lambda path, done, total: 0 < done < total,
+        timeout=TIMEOUT_MS,
+    ):
+        pass
+    t0 = time.monotonic()
+    window.close()
+    assert not running_threads()  # joined inside closeEvent
+    assert time.monotonic() - t0 < 20  # one tile batch at most, not the rest of the queue
+    assert window.settings.get("folders/last") == str(photo_folder.resolve())
