@@ -305,9 +305,10 @@ def test_corrupt_weights_name_the_file(tiny_model_path: Path, tmp_path: Path) ->
     (tmp_path / "broken.json").write_text(
         tiny_model_path.with_suffix(".json").read_text(encoding="utf-8"), encoding="utf-8"
     )
-    with pytest.raises(ModelError) as info:
-        Predictor(weights, backend="torch")
-    assert str(weights) in str(info.value)
+    for backend in ("torch", "onnx"):
+        with pytest.raises(ModelError) as info:
+            Predictor(weights, backend=backend)
+        assert str(weights) in str(info.value) and "corrupt" in str(info.value)
 
 
 def test_unknown_backend_and_onnx_on_gpu_are_refused(tiny_model_path: Path) -> None:

@@ -179,20 +179,20 @@ class Predictor:
         self._scale = (1.0 / std).reshape(1, 3, 1, 1)
         self._shift = (-np.asarray(card.mean, np.float32) * 255.0 / std).reshape(1, 3, 1, 1)
         self._onnx = None
-        self._model: torch.nn.Module | None = load_model(self.info, "cpu")
+        self._model: torch.nn.Module | None = None
         if backend == "onnx":
-            from .onnx_backend import load_onnx
+            from .onnx_backend import EXPORT_FAILED, load_onnx
 
-            try:
-                self._onnx, self.onnx_exported = load_onnx(self.info, self._model)
-                self._model = None
+            try:  # a cached export starts without building the torch model at all
+                self._onnx, self.onnx_exported = load_onnx(self.info)
             except ModelError as exc:
-                if not auto:
+                if not (auto and exc.reason.startswith(EXPORT_FAILED)):
                     raise
                 warnings.warn(f"{exc}; using torch instead", FallbackWarning, stacklevel=2)
                 backend = "torch"
         self.backend = backend
         if backend == "torch":
+            self._model = load_model(self.info, "cpu")
             self._place_model(self.device)
         self.batch_size = (
             int(batch_size) if batch_size else default_batch_size(self.device, self.tile_size)

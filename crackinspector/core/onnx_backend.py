@@ -26,6 +26,7 @@ ONNX_FORMAT_VERSION = 1  # bump when the export (opset, names, axes) changes
 OPSET = 17
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
+EXPORT_FAILED = "ONNX export failed"
 
 export_count = 0  # exports made by this process; tests read it to prove the cache is reused
 
@@ -118,4 +119,4 @@ def load_onnx(
         raise
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelError(info.weights_path, f"ONNX export failed ({reason})") from exc
+        raise ModelError(info.weights_path, f"{EXPORT_FAILED} ({reason})") from exc
