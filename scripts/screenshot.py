@@ -35,7 +35,7 @@ def pick_model(requested: str | None, scratch: Path):
     from crackinspector.core.models import list_models, resolve
 
     if requested:
-        return resolve(requested)
+        return resolve(Path(requested).stem if Path(requested).suffix else requested)
     bundled = {m.name: m for m in list_models() if m.source == "bundled"}
     if "unet-resnet34" in bundled:
         return bundled["unet-resnet34"]
@@ -84,6 +84,16 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="ci-screenshot-"))
     os.environ["CRACKINSPECTOR_SETTINGS"] = str(scratch / "settings.ini")
     os.environ["CRACKINSPECTOR_CACHE_DIR"] = str(scratch / "cache")
+    if args.model and Path(args.model).suffix in (".safetensors", ".json"):
+        # A model file (e.g. a fresh export not bundled yet) is listed like a user model, so
+        # the picker shows its plain name.
+        import shutil
+
+        models = scratch / "user-models"
+        models.mkdir()
+        for suffix in (".safetensors", ".json"):
+            shutil.copy(Path(args.model).with_suffix(suffix), models)
+        os.environ["CRACKINSPECTOR_MODELS_DIR"] = str(models)
 
     from crackinspector.resources import resource_dir
     from PySide6.QtCore import QBuffer, QIODevice
