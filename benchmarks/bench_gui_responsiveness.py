@@ -237,6 +237,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from crackinspector.core.cache import ResultCache
+    from crackinspector.gui.app import dispose
     from crackinspector.gui.main_window import MainWindow
 
     data = Path(args.data)
@@ -265,7 +266,7 @@ def main() -> int:
         if user:
             rows["user only"] = run_batch(window, photos, True, analyse=False)
         description = window.controller.model_description
-        window.close()
+        dispose(window)
     if not args.skip_big:
         window = MainWindow(model=model, cache=ResultCache(scratch / "results-big"))
         window.resize(1440, 900)
@@ -278,7 +279,7 @@ def main() -> int:
             data / "images" / names[0], data / "masks" / f"{stem}.png", big_folder, window
         )
         rows["24MP threshold"] = run_big(window, big)
-        window.close()
+        dispose(window)
     app.processEvents()
 
     print(f"\nGUI responsiveness ({description}; load average {os.getloadavg()[0]:.1f})")

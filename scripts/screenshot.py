@@ -99,7 +99,7 @@ def main() -> int:
     from PySide6.QtCore import QBuffer, QIODevice
 
     from crackinspector.core.atomic import atomic_write_bytes
-    from crackinspector.gui.app import make_app, wait_for_current_result
+    from crackinspector.gui.app import dispose, make_app, wait_for_current_result
     from crackinspector.gui.main_window import MainWindow
 
     app = make_app()
@@ -127,7 +127,7 @@ def main() -> int:
         f"saved {args.out}: {pixmap.width()}x{pixmap.height()}, {len(data) // 1024} KB, "
         f"model {model.name} ({window.controller.model_description}), analysed: {ok}"
     )
-    window.close()
+    dispose(window)
     return 0 if ok else 1
 
 

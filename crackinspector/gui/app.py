@@ -63,9 +63,26 @@ def run_gui(argv: list[str]) -> int:
         window.resize(w, h)
     window.open_path(start_path(args.path, window.settings.get("folders/last")))
     window.show()
-    if args.screenshot:
-        return take_screenshot(window, Path(args.screenshot))
-    return app.exec()
+    code = take_screenshot(window, Path(args.screenshot)) if args.screenshot else app.exec()
+    dispose(window)
+    return code
+
+
+def dispose(window) -> None:
+    """Close and delete the window now, while Qt and Python are both fully alive.
+
+    Leaving windows to interpreter shutdown lets Python and Qt tear objects down in an
+    arbitrary order (seen once as a refcount abort at exit after a long benchmark).
+    """
+    import gc
+
+    from PySide6.QtWidgets import QApplication
+
+    window.close()  # idempotent: joins the worker threads and saves settings
+    window.deleteLater()
+    QApplication.sendPostedEvents(None, 0)  # 0 = QEvent.DeferredDelete
+    QApplication.processEvents()
+    gc.collect()
 
 
 def wait_for_current_result(window, timeout_s: float = 600.0) -> bool:
