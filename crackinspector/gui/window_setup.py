@@ -47,7 +47,6 @@ def build_docks(w: MainWindow) -> None:
     # The measurements dock (MainWindow.install_measure_panel) goes below these two.
 
 
-
 def initial_dock_sizes(w: MainWindow) -> None:
     """First launch (no saved layout): panels as tall as their content, the rest below."""
     w.resizeDocks([w.images_dock, w.info_dock], [300, 300], Qt.Orientation.Horizontal)
