@@ -34,6 +34,8 @@ from .results import AnalysisResult
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
+DISK_CACHE_BYTES = 4 * 1024**3  # probability maps kept on disk, least recently used go first
+PRUNE_EVERY = 25  # results written between two size checks
 
 
 @dataclass(eq=False)
@@ -88,6 +90,7 @@ class InferenceWorker(QObject):
         self._predictor_key: tuple[str, str, str] | None = None
         self.inference_count = 0  # real predictions run (not cache hits); tests read it
         self._lowered = False
+        self._puts = 0
 
     @Slot(object)
     def run(self, job: Job) -> None:
@@ -165,6 +168,9 @@ class InferenceWorker(QObject):
     def _cache_put(self, digest: str, identity: str, p16, seconds: float) -> None:
         try:
             self.cache.put(digest, identity, p16, seconds)
+            self._puts += 1
+            if self._puts % PRUNE_EVERY == 1:  # keep the disk cache bounded (oldest go first)
+                self.cache.prune(DISK_CACHE_BYTES)
         except (OSError, CrackInspectorError) as exc:  # e.g. disk full: the result still shows
             log.warning("result cache write failed: %s", exc)
 
