@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+    # Anything that is not a sub-command (a path, --screenshot FILE, --model M ...) is the
+    # GUI's; only the top-level help and version go to the sub-command parser.
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         from crackinspector.gui.app import run_gui
 
         return run_gui(argv)

@@ -18,7 +18,6 @@ from test_gui_training_support import (  # noqa: F401 - fixtures
     wait_done,
 )
 
-from crackinspector.gui.training import install_training_menu
 from crackinspector.gui.training.chart import SMOOTH
 from crackinspector.gui.training.compare import NOT_MEASURED
 from crackinspector.gui.training.manager import run_manager
@@ -29,7 +28,7 @@ def test_wizard_trains_a_model_that_appears_in_the_model_selector(
     qtbot, make_window, tiny_data, tmp_path
 ):
     window = make_window()
-    ui = install_training_menu(window, lambda: window.model_picker.refresh())
+    ui = window.training_ui  # MainWindow installs the menu itself (gui/integrations.py)
     window.findChild(QAction, "action_train_model").trigger()
     wizard = ui.wizard
     assert wizard is not None and wizard.isVisible()

@@ -28,7 +28,7 @@ from crackinspector.core.cache import ResultCache
 from crackinspector.core.imageio import find_images
 from crackinspector.core.models import ModelInfo
 
-from . import layers, window_setup
+from . import integrations, layers, window_setup
 from .actions import Actions
 from .controller import AnalysisController
 from .image_list import ImageListModel, ImageListView
@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         self._export_handler: Callable[[MainWindow], None] | None = None
         self._train_handler: Callable[[MainWindow], None] | None = None
         self.measure_dock: QDockWidget | None = None
+        self.measure_panel: QWidget | None = None  # set by integrations.install_extras
+        self._shutdown_hooks: list[Callable[[], None]] = []
         self._layout_restored = False
 
         self.actions = Actions(self)
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         window_setup.connect_signals(self)
         window_setup.restore_view_settings(self)
         window_setup.choose_model(self, model)
+        integrations.install_extras(self)  # measurements panel, export, training
 
     # ----------------------------------------------------------------- extension points
     def install_measure_panel(self, widget: QWidget, title: str = "Measurements") -> QDockWidget:
@@ -113,6 +116,10 @@ class MainWindow(QMainWindow):
     def set_train_handler(self, handler: Callable[[MainWindow], None] | None) -> None:
         self._train_handler = handler
         self.actions.train.setEnabled(handler is not None)
+
+    def add_shutdown_hook(self, hook: Callable[[], None]) -> None:
+        """Call `hook` when the window shuts down, before its own threads are joined."""
+        self._shutdown_hooks.append(hook)
 
     def _export(self) -> None:
         if self._export_handler is not None:
@@ -284,6 +291,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop worker thread and loaders; safe to call more than once."""
+        for hook in self._shutdown_hooks:
+            hook()
         self.controller.shutdown()
         self.loader.shutdown()
         self.overlay.shutdown()

@@ -114,6 +114,7 @@ class ImageViewer(QGraphicsView):
         self._photo_buffer: object = None
         self._fit_mode = True
         self._size = (0, 0)
+        self._highlight: QGraphicsItem | None = None
 
     # ----------------------------------------------------------------- content
     def set_photo(self, pixmap: QPixmap | None, buffer: object = None) -> None:
@@ -129,6 +130,7 @@ class ImageViewer(QGraphicsView):
             if not same_size:
                 self._fit_mode = True
         self._photo_buffer = buffer  # only now may the previous photo's memory go
+        self.set_highlight(None)  # a crack marker belongs to the previous photo
         w, h = self._size
         self.scene().setSceneRect(QRectF(0, 0, w, h))
         self._divider.setPos(w / 2, 0)
@@ -163,6 +165,22 @@ class ImageViewer(QGraphicsView):
 
     def overlay_visible(self) -> bool:
         return self._overlay.isVisible()
+
+    # ----------------------------------------------------------------- crack highlight
+    def set_highlight(self, item: QGraphicsItem | None, focus: QRectF | None = None) -> None:
+        """Show `item` (image coordinates, e.g. highlight.highlight_item) over the photo,
+        replacing the previous one; None removes it. `focus` is scrolled into view."""
+        if self._highlight is not None:
+            self.scene().removeItem(self._highlight)
+            self._highlight = None
+        if item is not None:
+            self.scene().addItem(item)
+            self._highlight = item
+            if focus is not None:
+                self.ensureVisible(focus, 40, 40)
+
+    def highlight(self) -> QGraphicsItem | None:
+        return self._highlight
 
     # ----------------------------------------------------------------- compare
     def set_compare(self, enabled: bool) -> None:

@@ -50,11 +50,12 @@ def build_docks(w: MainWindow) -> None:
 def initial_dock_sizes(w: MainWindow) -> None:
     """First launch (no saved layout): panels as tall as their content, the rest below."""
     w.resizeDocks([w.images_dock, w.info_dock], [300, 300], Qt.Orientation.Horizontal)
-    w.resizeDocks(
-        [w.layers_dock, w.info_dock],
-        [w.layers_panel.sizeHint().height(), w.height()],
-        Qt.Orientation.Vertical,
-    )
+    docks = [w.layers_dock, w.info_dock]
+    heights = [w.layers_panel.sizeHint().height(), w.height()]
+    if w.measure_dock is not None:  # the measurements table gets the room that is left
+        docks.append(w.measure_dock)
+        heights = [heights[0], w.info_panel.sizeHint().height(), w.height()]
+    w.resizeDocks(docks, heights, Qt.Orientation.Vertical)
 
 
 def build_menus_and_toolbar(w: MainWindow) -> None:

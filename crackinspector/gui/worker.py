@@ -23,6 +23,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, QThreadPool, Signal, Slot
 
 from crackinspector.core.cache import ResultCache, file_digest, to_u16
@@ -191,7 +192,9 @@ def register_pool(pool: QThreadPool) -> QThreadPool:
 
 
 def live_pools() -> list[QThreadPool]:
-    return list(_pools)
+    """Registered pools whose C++ object still exists (a QThreadPool owned by a widget is
+    deleted with it, after waiting for its tasks, while its Python wrapper may live on)."""
+    return [p for p in list(_pools) if shiboken6.isValid(p)]
 
 
 class WorkerThread:
