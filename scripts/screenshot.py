@@ -77,6 +77,25 @@ def small_png(png: bytes) -> bytes:
     return buf.getvalue()
 
 
+def show_measurements(window, app, timeout_s: float = 120.0) -> None:
+    """Wait for the measurements panel to fill, then select the longest crack so the
+    screenshot shows its highlight in the viewer."""
+    import time
+
+    panel = getattr(window, "measure_panel", None)
+    if panel is None or window.overlay.result is None:
+        return
+    deadline = time.monotonic() + timeout_s
+    while panel.measurement is None and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+    m = panel.measurement
+    if m is not None and m.n_cracks:
+        panel.select_crack(max(range(m.n_cracks), key=lambda i: m.cracks[i].length_px))
+    for _ in range(20):
+        app.processEvents()
+
+
 def main() -> int:
     args = parse_args()
     if not os.environ.get("DISPLAY"):
@@ -117,6 +136,7 @@ def main() -> int:
     window.overlay.settle_now()
     for _ in range(20):
         app.processEvents()
+    show_measurements(window, app)
     pixmap = window.grab()
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)

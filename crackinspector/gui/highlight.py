@@ -34,8 +34,9 @@ def _cosmetic(color: QColor, width: float) -> QPen:
     return pen
 
 
-def highlight_item(h: CrackHighlight) -> QGraphicsPathItem:
-    """The outline item (with ring and label children) for crack highlight `h`."""
+def highlight_item(h: CrackHighlight, image_width: int = 0) -> QGraphicsPathItem:
+    """The outline item (with ring and label children) for crack highlight `h`; the label
+    goes left of the ring when the crack is in the right third of an `image_width` photo."""
     color = QColor(*h.color)
     item = QGraphicsPathItem(h.painter_path())
     item.setPen(_cosmetic(color, 2.5))
@@ -67,7 +68,10 @@ def highlight_item(h: CrackHighlight) -> QGraphicsPathItem:
     box = QGraphicsRectItem(label.boundingRect().adjusted(-4, -2, 4, 2), ring)
     box.setPen(QPen(Qt.PenStyle.NoPen))
     box.setBrush(QBrush(QColor(0, 0, 0, 170)))
-    box.setPos(RING_RADIUS + 6, -label.boundingRect().height() / 2)
+    box_width = box.rect().width()
+    left = image_width > 0 and x > image_width * 2 / 3
+    box.setPos(-RING_RADIUS - 6 - box_width + 4 if left else RING_RADIUS + 6 + 4, 0)
+    box.setY(-label.boundingRect().height() / 2)
     label.setParentItem(box)
     item.label_item = label  # for tests and callers that want the text
     return item

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QFrame, QScrollArea
 
 from .highlight import highlight_item
 from .measure_panel import MeasurePanel, crack_highlight
@@ -39,7 +40,14 @@ def install_measurements(window: MainWindow) -> MeasurePanel:
     panel = MeasurePanel(window)
     panel.setObjectName("measure_panel")
     window.measure_panel = panel
-    window.install_measure_panel(panel)
+    # In a scroll area so the panel's minimum height never makes the window taller than
+    # the screen: the right column already holds the layers and current-image panels.
+    scroll = QScrollArea()
+    scroll.setObjectName("measure_scroll")
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    window.install_measure_panel(scroll)
     window.measurements_input.connect(panel.on_mask_settled)
     panel.crackSelected.connect(lambda index: show_crack(window, index))
     panel.measurementChanged.connect(lambda m: _drop_stale(window, m))
@@ -67,7 +75,8 @@ def show_crack(window: MainWindow, index: int) -> None:
         window.viewer.set_highlight(None)
         return
     x, y, w, hgt = h.bbox
-    window.viewer.set_highlight(highlight_item(h), QRectF(x, y, w, hgt))
+    width = int(window.viewer.sceneRect().width())
+    window.viewer.set_highlight(highlight_item(h, width), QRectF(x, y, w, hgt))
 
 
 # --------------------------------------------------------------------------- export

@@ -49,7 +49,8 @@ def build_docks(w: MainWindow) -> None:
 
 def initial_dock_sizes(w: MainWindow) -> None:
     """First launch (no saved layout): panels as tall as their content, the rest below."""
-    w.resizeDocks([w.images_dock, w.info_dock], [300, 300], Qt.Orientation.Horizontal)
+    right = 420 if w.measure_dock is not None else 300  # room for the crack table
+    w.resizeDocks([w.images_dock, w.info_dock], [300, right], Qt.Orientation.Horizontal)
     docks = [w.layers_dock, w.info_dock]
     heights = [w.layers_panel.sizeHint().height(), w.height()]
     if w.measure_dock is not None:  # the measurements table gets the room that is left
