@@ -40,14 +40,16 @@ def install_measurements(window: MainWindow) -> MeasurePanel:
     panel = MeasurePanel(window)
     panel.setObjectName("measure_panel")
     window.measure_panel = panel
-    # In a scroll area so the panel's minimum height never makes the window taller than
-    # the screen: the right column already holds the layers and current-image panels.
+    # In a scroll area so the panel's minimum height never makes the window taller.
     scroll = QScrollArea()
     scroll.setObjectName("measure_scroll")
     scroll.setWidget(panel)
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
-    window.install_measure_panel(scroll)
+    dock = window.install_measure_panel(scroll)
+    # Below the thumbnails, which shrink gracefully: under the layers and current-image
+    # panels on the right it made short windows (e.g. 1000x640) grow taller.
+    window.splitDockWidget(window.images_dock, dock, Qt.Orientation.Vertical)
     window.measurements_input.connect(panel.on_mask_settled)
     panel.crackSelected.connect(lambda index: show_crack(window, index))
     panel.measurementChanged.connect(lambda m: _drop_stale(window, m))

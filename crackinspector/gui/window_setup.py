@@ -49,14 +49,15 @@ def build_docks(w: MainWindow) -> None:
 
 def initial_dock_sizes(w: MainWindow) -> None:
     """First launch (no saved layout): panels as tall as their content, the rest below."""
-    right = 420 if w.measure_dock is not None else 300  # room for the crack table
-    w.resizeDocks([w.images_dock, w.info_dock], [300, right], Qt.Orientation.Horizontal)
-    docks = [w.layers_dock, w.info_dock]
-    heights = [w.layers_panel.sizeHint().height(), w.height()]
-    if w.measure_dock is not None:  # the measurements table gets the room that is left
-        docks.append(w.measure_dock)
-        heights = [heights[0], w.info_panel.sizeHint().height(), w.height()]
-    w.resizeDocks(docks, heights, Qt.Orientation.Vertical)
+    left = 400 if w.measure_dock is not None else 300  # room for the crack table
+    w.resizeDocks([w.images_dock, w.info_dock], [left, 300], Qt.Orientation.Horizontal)
+    w.resizeDocks(
+        [w.layers_dock, w.info_dock],
+        [w.layers_panel.sizeHint().height(), w.height()],
+        Qt.Orientation.Vertical,
+    )
+    if w.measure_dock is not None:  # thumbnails above, the measurements below
+        w.resizeDocks([w.images_dock, w.measure_dock], [1, 2], Qt.Orientation.Vertical)
 
 
 def build_menus_and_toolbar(w: MainWindow) -> None:
