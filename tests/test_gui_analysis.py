@@ -117,7 +117,8 @@ def test_switching_model_reanalyses_current_first(
 
     # and back: the first model's results are still in memory, no inference needed
     count = window.controller.worker.inference_count
-    window.model_picker.select(window.model_picker.models()[0])
+    first_model = next(m for m in window.model_picker.models() if m.name == "tiny-resnet18")
+    window.model_picker.select(first_model)
     qtbot.waitUntil(
         lambda: (
             window.overlay.result is not None
