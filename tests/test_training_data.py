@@ -110,3 +110,11 @@ def test_small_images_are_padded_to_the_crop(crackforest):
     image, mask = _coded_pair(crackforest)
     img, msk = augment.augment_pair(image[:50, :40], mask[:50, :40], 64, np.random.default_rng(1))
     assert img.shape == (64, 64, 3) and msk.shape == (64, 64)
+
+
+def test_fewer_pairs_than_a_batch_is_refused_with_the_reason(crackforest, tmp_path, capsys):
+    images, masks = make_pairs(crackforest, tmp_path, ["001", "002"])
+    code = train_main(["--images", str(images), "--masks", str(masks), "--batch-size", "8",
+                       "--out", str(tmp_path / "r")])  # fmt: skip
+    assert code == 1
+    assert "only 2 training pairs for a batch size of 8" in capsys.readouterr().err

@@ -305,6 +305,11 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
         keep = np.random.default_rng(cfg.seed).permutation(len(val_pairs))[: cfg.val_limit]
         val_pairs = [val_pairs[i] for i in sorted(keep)]
     log(f"loading {len(train_pairs)} training and {len(val_pairs)} validation pairs")
+    if not cfg.steps_per_epoch and len(train_pairs) < cfg.batch_size:
+        raise tdata.DataError(
+            f"only {len(train_pairs)} training pairs for a batch size of {cfg.batch_size}: "
+            "lower --batch-size or set --steps-per-epoch"
+        )
     train_samples = [tdata.load_pair(p) for p in train_pairs]
     val_samples = [tdata.load_pair(p) for p in val_pairs]
 

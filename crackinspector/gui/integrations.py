@@ -32,7 +32,16 @@ def install_extras(window: MainWindow) -> None:
     window.add_shutdown_hook(lambda: close_export_dialogs(window))
     from .training import install_training_menu
 
-    window.training_ui = install_training_menu(window, window.model_picker.refresh)
+    def models_changed() -> None:
+        # refresh() selects with signals blocked: when the picker was empty, the window
+        # must be told about the model it now shows
+        had = window.model_picker.current_model()
+        window.model_picker.refresh()
+        now = window.model_picker.current_model()
+        if had is None and now is not None:
+            window.set_model(now)
+
+    window.training_ui = install_training_menu(window, models_changed)
 
 
 # --------------------------------------------------------------------------- measurements
