@@ -40,7 +40,7 @@ def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch
 
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small randomly initialised U-Net saved as a real model pair (for mechanics, not quality)."""
+    """A small randomly initialised U-Net saved as a real model pair (mechanics, not quality)."""
     import torch
 
     from crackinspector.core.modelcard import ModelCard
