@@ -9,7 +9,7 @@ import io
 import math
 import signal
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -298,6 +298,26 @@ def fit(cfg: TrainConfig, resume: bool = False, events_to: str | None = None) ->
         cleanup(info)
 
 
+@dataclass
+class _Run:
+    """What a training run carries from epoch to epoch."""
+
+    cfg: TrainConfig
+    device: torch.device
+    amp: torch.dtype | None
+    info: DistInfo
+    events: EventWriter | None
+    stop: _StopFlag
+    net: torch.nn.Module
+    dataset: tdata.CrackDataset
+    weights: np.ndarray
+    steps_per_epoch: int
+    opt: torch.optim.Optimizer
+    sched: Any
+    scaler: torch.amp.GradScaler
+    loss_fn: Any
+
+
 def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     train_pairs, weights, val_pairs = gather_data(cfg, log)
@@ -357,27 +377,12 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
             steps_per_epoch=steps_per_epoch,
         )
 
+    run = _Run(cfg, device, amp, info, events, stop, net, dataset, weights, steps_per_epoch,
+               opt, sched, scaler, loss_fn)  # fmt: skip
     status, message = "finished", ""
     try:
         for epoch in range(start_epoch, cfg.epochs):
-            row = _run_epoch(
-                cfg,
-                epoch,
-                net,
-                model,
-                dataset,
-                weights,
-                steps_per_epoch,
-                opt,
-                sched,
-                scaler,
-                loss_fn,
-                device,
-                amp,
-                info,
-                events,
-                stop,
-            )
+            row = _run_epoch(run, epoch)
             if val_samples:
                 row.update(validate(model, val_samples, card, device, amp, loss_fn, info))
             score = row.get("best_f1", -row["train_loss"]) if val_samples else -row["train_loss"]
@@ -424,75 +429,60 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
     return end
 
 
-def _run_epoch(
-    cfg,
-    epoch,
-    net,
-    model,
-    dataset,
-    weights,
-    steps_per_epoch,
-    opt,
-    sched,
-    scaler,
-    loss_fn,
-    device,
-    amp,
-    info,
-    events,
-    stop,
-) -> dict[str, Any]:
+def _run_epoch(run: _Run, epoch: int) -> dict[str, Any]:
+    """One pass of training steps; returns the epoch's row of metrics.csv (without validation)."""
+    cfg, info = run.cfg, run.info
     order = tdata.epoch_order(
-        weights, cfg.steps_per_epoch * cfg.batch_size * info.world_size, cfg.seed, epoch
+        run.weights, cfg.steps_per_epoch * cfg.batch_size * info.world_size, cfg.seed, epoch
     )
-    dataset.set_epoch(epoch, shard(order, info)[: steps_per_epoch * cfg.batch_size])
+    run.dataset.set_epoch(epoch, shard(order, info)[: run.steps_per_epoch * cfg.batch_size])
     loader = torch.utils.data.DataLoader(
-        dataset,
+        run.dataset,
         batch_size=cfg.batch_size,
         shuffle=False,
         num_workers=cfg.workers,
         drop_last=True,
         persistent_workers=False,
     )
-    net.train()
+    run.net.train()
     started = time.perf_counter()
     losses: list[float] = []
     bar = tqdm(
-        total=steps_per_epoch,
+        total=run.steps_per_epoch,
         desc=f"epoch {epoch + 1}/{cfg.epochs}",
         disable=not info.is_main,
         leave=False,
         dynamic_ncols=True,
     )
     for step, (x, y) in enumerate(loader, start=1):
-        if stop and info.is_main and not info.enabled:
+        if run.stop and info.is_main and not info.enabled:
             raise StopRequested
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        if device.type == "cuda":
+        x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
+        if run.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
-        with autocast(device, amp):
-            logits = net(x)
-        loss = loss_fn(logits.float(), y)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        sched.step()
+        with autocast(run.device, run.amp):
+            logits = run.net(x)
+        loss = run.loss_fn(logits.float(), y)
+        run.opt.zero_grad(set_to_none=True)
+        run.scaler.scale(loss).backward()
+        run.scaler.step(run.opt)
+        run.scaler.update()
+        run.sched.step()
         losses.append(float(loss.detach()))
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        if events and (step % cfg.log_every == 0 or step == steps_per_epoch):
+        if run.events and (step % cfg.log_every == 0 or step == run.steps_per_epoch):
             elapsed = time.perf_counter() - started
             ips = step * cfg.batch_size * info.world_size / elapsed
-            left = (steps_per_epoch - step) + (cfg.epochs - epoch - 1) * steps_per_epoch
-            events.emit(
+            left = (run.steps_per_epoch - step) + (cfg.epochs - epoch - 1) * run.steps_per_epoch
+            run.events.emit(
                 "step",
                 epoch=epoch + 1,
                 step=step,
-                steps_per_epoch=steps_per_epoch,
-                global_step=epoch * steps_per_epoch + step,
+                steps_per_epoch=run.steps_per_epoch,
+                global_step=epoch * run.steps_per_epoch + step,
                 train_loss=float(np.mean(losses[-cfg.log_every :])),
-                lr=opt.param_groups[0]["lr"],
+                lr=run.opt.param_groups[0]["lr"],
                 images_per_s=ips,
                 eta_s=left * cfg.batch_size * info.world_size / max(ips, 1e-9),
             )
@@ -505,7 +495,7 @@ def _run_epoch(
     return {
         "epoch": epoch + 1,
         "train_loss": train_loss if math.isfinite(train_loss) else None,
-        "lr": opt.param_groups[0]["lr"],
+        "lr": run.opt.param_groups[0]["lr"],
         "images_per_s": n / seconds,
         "seconds": seconds,
     }
