@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from .atomic import atomic_write_bytes
+from .paths import user_folder
 
 ENV_CACHE_DIR = "CRACKINSPECTOR_CACHE_DIR"
 CACHE_FORMAT = 1
@@ -34,14 +35,7 @@ U16_MAX = 65535
 def user_cache_dir() -> Path:
     """$CRACKINSPECTOR_CACHE_DIR, else the platform's per-user cache folder."""
     override = os.environ.get(ENV_CACHE_DIR)
-    if override:
-        return Path(override)
-    if os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-        return base / "CrackInspector" / "cache"
-    if os.uname().sysname == "Darwin":
-        return Path.home() / "Library" / "Caches" / "CrackInspector"
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "crackinspector"
+    return Path(override) if override else user_folder("cache")
 
 
 _digest_lock = threading.Lock()

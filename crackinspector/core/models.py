@@ -18,6 +18,7 @@ import torch
 from .atomic import atomic_path
 from .errors import ModelError
 from .modelcard import ModelCard
+from .paths import user_folder
 
 ENV_MODELS_DIR = "CRACKINSPECTOR_MODELS_DIR"
 ALIASES = {"resnet34": "unet-resnet34", "vgg16": "unet-vgg16"}
@@ -53,15 +54,7 @@ def bundled_models_dir() -> Path:
 def user_models_dir() -> Path:
     """Per-user model folder: $CRACKINSPECTOR_MODELS_DIR, else the platform's data folder."""
     override = os.environ.get(ENV_MODELS_DIR)
-    if override:
-        return Path(override)
-    if os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif os.uname().sysname == "Darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "CrackInspector" / "models"
+    return Path(override) if override else user_folder("data") / "models"
 
 
 _digest_cache: dict[tuple[str, int, int], str] = {}
