@@ -101,19 +101,9 @@ def pump_until(predicate, timeout_s: float) -> bool:
 
 
 def tiny_model(folder: Path) -> Path:
-    import torch
+    from crackinspector.core.models import save_untrained_model
 
-    from crackinspector.core.modelcard import ModelCard
-    from crackinspector.core.models import build_model, save_model
-
-    torch.manual_seed(0)
-    card = ModelCard(
-        name="tiny-resnet18",
-        encoder="resnet18",
-        decoder_channels=(32, 16, 16, 8, 8),
-        tile_size=128,
-    )
-    return save_model(build_model(card), card, folder, dtype=torch.float32).weights_path
+    return save_untrained_model(folder).weights_path
 
 
 def pick_model(requested: str | None, scratch: Path):

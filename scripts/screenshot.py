@@ -32,7 +32,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def pick_model(requested: str | None, scratch: Path):
-    from crackinspector.core.models import list_models, resolve
+    from crackinspector.core.models import list_models, resolve, save_untrained_model
 
     if requested:
         return resolve(Path(requested).stem if Path(requested).suffix else requested)
@@ -41,20 +41,7 @@ def pick_model(requested: str | None, scratch: Path):
         return bundled["unet-resnet34"]
     if bundled:
         return next(iter(bundled.values()))
-    import torch
-
-    from crackinspector.core.modelcard import ModelCard
-    from crackinspector.core.models import build_model, save_model
-
-    torch.manual_seed(0)
-    card = ModelCard(
-        name="tiny-resnet18",
-        encoder="resnet18",
-        decoder_channels=(32, 16, 16, 8, 8),
-        tile_size=128,
-        description="randomly initialised, for screenshots when no trained model exists",
-    )
-    return save_model(build_model(card), card, scratch / "models", dtype=torch.float32)
+    return save_untrained_model(scratch / "models")
 
 
 def small_png(png: bytes) -> bytes:

@@ -41,18 +41,9 @@ def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small randomly initialised U-Net saved as a real model pair (mechanics, not quality)."""
-    import torch
+    from crackinspector.core.models import save_untrained_model
 
-    from crackinspector.core.modelcard import ModelCard
-    from crackinspector.core.models import build_model, save_model
-
-    torch.manual_seed(0)
-    card = ModelCard(
-        name="tiny-resnet18", encoder="resnet18", decoder_channels=(32, 16, 16, 8, 8), tile_size=128
-    )
-    model = build_model(card)
-    folder = tmp_path_factory.mktemp("tiny-model")
-    return save_model(model, card, folder, dtype=torch.float32).weights_path
+    return save_untrained_model(tmp_path_factory.mktemp("tiny-model")).weights_path
 
 
 @pytest.fixture(autouse=True)

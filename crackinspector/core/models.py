@@ -237,3 +237,22 @@ def import_checkpoint(
     model = build_model(card)
     apply_state_dict(model, state, path)
     return save_model(model, card, folder or user_models_dir())
+
+
+def save_untrained_model(
+    folder: str | Path,
+    name: str = "tiny-resnet18",
+    seed: int = 0,
+    description: str = "randomly initialised; for tests, benchmarks and screenshots",
+) -> ModelInfo:
+    """A small, randomly initialised U-Net saved as a real model pair: it exercises every
+    code path a trained model does (its maps are noise), in a fraction of the time."""
+    torch.manual_seed(seed)
+    card = ModelCard(
+        name=name,
+        encoder="resnet18",
+        decoder_channels=(32, 16, 16, 8, 8),
+        tile_size=128,
+        description=description,
+    )
+    return save_model(build_model(card), card, folder, dtype=torch.float32)
