@@ -108,21 +108,16 @@ def wait_for_current_result(window, timeout_s: float = 600.0) -> bool:
 
 def take_screenshot(window, out: Path) -> int:
     """Wait for the first analysis, then save the window as PNG (atomically) and close."""
-    from PySide6.QtCore import QBuffer, QIODevice
     from PySide6.QtWidgets import QApplication
 
-    from crackinspector.core.atomic import atomic_write_bytes
+    from .grab import save_widget_png
 
     ok = wait_for_current_result(window)
     window.overlay.settle_now()
     for _ in range(10):
         QApplication.processEvents()
         time.sleep(0.02)
-    pixmap = window.grab()
-    buf = QBuffer()
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    pixmap.save(buf, "PNG")
-    atomic_write_bytes(out, bytes(buf.data().data()))
+    pixmap = save_widget_png(window, out)
     print(f"saved {out} ({pixmap.width()}x{pixmap.height()}, analysed: {ok})")
     window.close()
     return 0 if ok else 1

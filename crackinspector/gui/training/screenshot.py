@@ -36,11 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(src, images)
         shutil.copy(args.data / "masks" / f"{src.stem}.png", masks)
 
-    from PySide6.QtCore import QBuffer, QIODevice
     from PySide6.QtWidgets import QApplication
 
-    from crackinspector.core.atomic import atomic_write_bytes
-
+    from ..grab import save_widget_png
     from .manager import run_manager
     from .ui import TrainingUi
 
@@ -63,12 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(20):  # let the last step arrive and paint
         app.processEvents()
         time.sleep(0.05)
-    pixmap = monitor.grab()
-    buf = QBuffer()
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    pixmap.save(buf, "PNG")
-    atomic_write_bytes(args.out, bytes(buf.data().data()))
-    print(f"saved {args.out} ({pixmap.width()}x{pixmap.height()}, {buf.size() // 1024} KB)")
+    pixmap = save_widget_png(monitor, args.out)
+    kb = Path(args.out).stat().st_size // 1024
+    print(f"saved {args.out} ({pixmap.width()}x{pixmap.height()}, {kb} KB)")
     manager.stop(run)
     while manager.is_running(run):
         app.processEvents()
