@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# Trains the two bundled models with our own pipeline, exactly as shipped in resources/models.
-# Usage: scripts/train_bundled.sh resnet34|vgg16 EPOCHS STEPS_PER_EPOCH [extra args]
-# Data: CrackForest train split (oversampled) + crackpool train split; validation on a fixed
-# 300-image subset of crackpool val. CrackForest test is never used for training or selection.
+# Trains a bundled model with our own pipeline on the full data mix (issue 11):
+#   CrackForest train 001..060 (oversampled), crackpool train, masonry, uav75 train (its
+#   planking lines are background in the crack masks), and the crack-free negatives as
+#   all-background samples (about a quarter of all crops).
+# Validation (best epoch and default threshold): CrackForest 061..072, 200 crackpool val
+# crops, masonry and negatives val parts, uav75 val. CrackForest test (073..118) and the
+# held-out test parts of masonry and negatives are never used for training or selection.
+# Split files and empty masks come from scripts/prepare_training_data.py (run first; it
+# writes runs/data).
+# Usage: scripts/train_bundled.sh ENCODER INIT EPOCHS STEPS_PER_EPOCH [extra args]
+#   ENCODER resnet34 | vgg16_bn; INIT random | a model name or file to fine-tune.
 set -euo pipefail
-enc=$1; epochs=$2; steps=$3; shift 3
+enc=$1; init=$2; epochs=$3; steps=$4; shift 4
 data=${CRACKINSPECTOR_SHARED_DATA:-$(dirname "$0")/../../shared/data}
+prep=${CRACKINSPECTOR_PREPARED_DATA:-runs/data}
+name=unet-${enc%_bn}
 exec crackinspector-train \
   --images "$data/crackforest/images" --masks "$data/crackforest/masks" \
-  --split "$data/crackforest/split.json" --oversample 40 \
+  --split "$prep/crackforest.split.json" --oversample 40 \
   --images "$data/crackpool/images" --masks "$data/crackpool/masks" \
-  --split "$data/crackpool/split.json" --oversample 1 \
-  --val-limit 300 --encoder "$enc" --init random \
+  --split "$prep/crackpool.split.json" --oversample 1 \
+  --images "$data/masonry/images" --masks "$data/masonry/masks" \
+  --split "$prep/masonry.split.json" --oversample 10 \
+  --images "$data/uav75/images" --masks "$data/uav75/masks" \
+  --split "$prep/uav75.split.json" --oversample 20 \
+  --images "$data/negatives/images" --masks "$prep/negatives/masks" \
+  --split "$prep/negatives.split.json" --oversample 3 \
+  --encoder "$enc" --init "$init" \
   --optimiser adamw --lr 2e-3 --weight-decay 1e-4 --schedule onecycle --loss bce_dice \
   --epochs "$epochs" --steps-per-epoch "$steps" --batch-size 16 --crop-size 128 \
-  --tile-size 448 --name "unet-$enc" --out "runs/unet-$enc" --log-every 20 "$@"
+  --tile-size 448 --name "$name" --out "runs/$name" --log-every 20 "$@"
