@@ -101,13 +101,13 @@ def pump_until(predicate, timeout_s: float) -> bool:
 
 
 def tiny_model(folder: Path) -> Path:
-    from crackinspector.core.models import save_untrained_model
+    from crackinspector.core.model.registry import save_untrained_model
 
     return save_untrained_model(folder).weights_path
 
 
 def pick_model(requested: str | None, scratch: Path):
-    from crackinspector.core.models import list_models, resolve
+    from crackinspector.core.model.registry import list_models, resolve
 
     if requested:
         return resolve(requested)
@@ -169,8 +169,8 @@ def make_big_photo(src: Path, mask_src: Path, folder: Path, window) -> Path:
     import cv2
     import numpy as np
 
-    from crackinspector.core.cache import file_digest, to_u16
-    from crackinspector.core.imageio import read_image, read_mask, write_image
+    from crackinspector.core.io.cache import file_digest, to_u16
+    from crackinspector.core.io.imageio import read_image, read_mask, write_image
 
     rgb = cv2.resize(read_image(src), (6000, 4000), interpolation=cv2.INTER_CUBIC)
     path = folder / "big_24mp.jpg"
@@ -226,7 +226,7 @@ def main() -> int:
     os.environ.setdefault("CRACKINSPECTOR_CACHE_DIR", str(scratch / "cache"))
     from PySide6.QtWidgets import QApplication
 
-    from crackinspector.core.cache import ResultCache
+    from crackinspector.core.io.cache import ResultCache
     from crackinspector.gui.app import dispose
     from crackinspector.gui.main_window import MainWindow
 
@@ -311,7 +311,7 @@ def main() -> int:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    from crackinspector.core.atomic import atomic_write_text
+    from crackinspector.core.io.atomic import atomic_write_text
 
     atomic_write_text(out, json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")

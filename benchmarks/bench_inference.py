@@ -60,7 +60,7 @@ def large_photo(height: int, width: int) -> np.ndarray:
     copies, so peak memory reflects inference, not the set-up)."""
     import cv2
 
-    from crackinspector.core.imageio import read_image
+    from crackinspector.core.io.imageio import read_image
 
     tiles = [
         cv2.resize(read_image(p), (960, 640), interpolation=cv2.INTER_CUBIC)
@@ -79,14 +79,14 @@ def large_photo(height: int, width: int) -> np.ndarray:
 
 def prepare_model(args: argparse.Namespace, workdir: Path) -> str:
     """Path of the model to benchmark: a named one, or a random U-Net saved as a real pair."""
-    from crackinspector.core.models import resolve
+    from crackinspector.core.model.registry import resolve
 
     if args.model:
         return str(resolve(args.model).weights_path)
     import torch
 
-    from crackinspector.core.modelcard import ModelCard
-    from crackinspector.core.models import build_model, save_model
+    from crackinspector.core.model.card import ModelCard
+    from crackinspector.core.model.registry import build_model, save_model
 
     torch.manual_seed(0)
     card = ModelCard(name=f"random-unet-{args.encoder}", encoder=args.encoder)
@@ -98,7 +98,7 @@ def flops_per_tile(weights: str, tile: int = 448) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from crackinspector.core.models import load_model
+    from crackinspector.core.model.registry import load_model
 
     model = load_model(weights, "cpu")
     counter = FlopCounterMode(display=False)
@@ -184,9 +184,9 @@ def worker(spec: dict) -> dict:
     if spec.get("threads"):
         torch.set_num_threads(spec["threads"])  # ONNX Runtime follows torch's count
 
-    from crackinspector.core.imageio import read_image
-    from crackinspector.core.inference import Predictor
-    from crackinspector.core.models import load_model, resolve
+    from crackinspector.core.infer.predictor import Predictor
+    from crackinspector.core.io.imageio import read_image
+    from crackinspector.core.model.registry import load_model, resolve
 
     if spec["workload"] == "large":
         images = [large_photo(*LARGE)]
@@ -227,7 +227,7 @@ def worker(spec: dict) -> dict:
         fraction = spec.get("fraction")
         t0 = time.perf_counter()
         for im in images:
-            from crackinspector.core.tiling import plan_tiles
+            from crackinspector.core.infer.tiling import plan_tiles
 
             grid = plan_tiles(im.shape[0], im.shape[1], predictor.tile_size)
             counts["tiles"] += grid.total
@@ -273,7 +273,7 @@ def run_worker(spec: dict, env: dict) -> dict:
 # ------------------------------------------------------------------ reporting
 def save_section(name: str, data: dict) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    from crackinspector.core.atomic import atomic_write_text
+    from crackinspector.core.io.atomic import atomic_write_text
 
     existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     existing[name] = data
@@ -394,9 +394,9 @@ def micro(args: argparse.Namespace, weights: str) -> None:
     import onnxruntime as ort
     import torch
 
-    from crackinspector.core.device import autocast
-    from crackinspector.core.models import load_model, resolve
-    from crackinspector.core.onnx_backend import load_onnx, onnx_cache_path
+    from crackinspector.core.infer.onnx_backend import load_onnx, onnx_cache_path
+    from crackinspector.core.model.device import autocast
+    from crackinspector.core.model.registry import load_model, resolve
 
     info = resolve(weights)
     load_onnx(info)  # make sure the export exists
@@ -520,8 +520,8 @@ def main() -> None:
         env = {**os.environ, "CRACKINSPECTOR_CACHE_DIR": str(Path(tmp) / "cache")}
         os.environ.update(env)
         weights = prepare_model(args, Path(tmp))
-        from crackinspector.core.models import resolve
-        from crackinspector.core.onnx_backend import load_onnx
+        from crackinspector.core.infer.onnx_backend import load_onnx
+        from crackinspector.core.model.registry import resolve
 
         t = time.perf_counter()
         load_onnx(resolve(weights))  # export once; workers reuse the cached file

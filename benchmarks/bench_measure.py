@@ -53,9 +53,9 @@ def random_cracks(shape=(3000, 4000), n=60, seed=0) -> np.ndarray:
 
 
 def main() -> int:
-    from crackinspector.core.export import ExportOptions, MaskFolderSource, run_export
-    from crackinspector.core.imageio import read_mask
-    from crackinspector.core.measure import measure_mask
+    from crackinspector.core.analysis.measure import measure_mask
+    from crackinspector.core.io.imageio import read_mask
+    from crackinspector.core.report.export import ExportOptions, MaskFolderSource, run_export
 
     rows = []
     cf = SHARED / "crackforest"

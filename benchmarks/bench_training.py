@@ -37,7 +37,7 @@ def run_plain(encoder: str, steps: int, crop: int, device: str) -> dict:
     import segmentation_models_pytorch as smp
     import torch
 
-    from crackinspector.core.imageio import read_image, read_mask
+    from crackinspector.core.io.imageio import read_image, read_mask
 
     torch.manual_seed(0)
     model = smp.Unet(encoder, encoder_weights=None, classes=1).to(device)

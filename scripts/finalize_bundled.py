@@ -23,11 +23,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from crackinspector.core.evaluation import evaluate_pairs
-from crackinspector.core.imageio import read_mask
-from crackinspector.core.inference import Predictor
-from crackinspector.core.modelcard import ModelCard
-from crackinspector.core.pairing import load_split, pair_folders
+from crackinspector.core.analysis.evaluation import evaluate_pairs
+from crackinspector.core.infer.predictor import Predictor
+from crackinspector.core.io.imageio import read_mask
+from crackinspector.core.io.pairing import load_split, pair_folders
+from crackinspector.core.model.card import ModelCard
 
 REPO = Path(__file__).resolve().parents[1]
 CFD = REPO.parent / "shared" / "data" / "crackforest"

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from crackinspector.core.errors import CrackInspectorError
-from crackinspector.core.imageio import read_image
+from crackinspector.core.io.imageio import read_image
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"

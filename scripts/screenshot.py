@@ -32,7 +32,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def pick_model(requested: str | None, scratch: Path):
-    from crackinspector.core.models import list_models, resolve, save_untrained_model
+    from crackinspector.core.model.registry import list_models, resolve, save_untrained_model
 
     if requested:
         return resolve(Path(requested).stem if Path(requested).suffix else requested)
@@ -104,7 +104,7 @@ def main() -> int:
     from crackinspector.resources import resource_dir
     from PySide6.QtCore import QBuffer, QIODevice
 
-    from crackinspector.core.atomic import atomic_write_bytes
+    from crackinspector.core.io.atomic import atomic_write_bytes
     from crackinspector.gui.app import dispose, make_app, wait_for_current_result
     from crackinspector.gui.main_window import MainWindow
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from crackinspector.core.atomic import atomic_path
+from crackinspector.core.io.atomic import atomic_path
 
 LAST = "last.pt"
 BEST = "best.pt"

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from crackinspector.core.atomic import atomic_write_text
+from crackinspector.core.io.atomic import atomic_write_text
 
 ENCODERS = (
     "resnet18",

@@ -1,6 +1,6 @@
 """Training data: pairs loaded into memory, split, and sampled as augmented crops.
 
-Pairing and checking live in crackinspector.core.pairing (shared with evaluate and the GUI);
+Pairing and checking live in crackinspector.core.io.pairing (shared with evaluate and the GUI);
 training refuses to start on an empty or fully invalid set and says why.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from crackinspector.core.imageio import read_image, read_mask
-from crackinspector.core.pairing import (  # noqa: F401 - re-exported for training callers
+from crackinspector.core.io.imageio import read_image, read_mask
+from crackinspector.core.io.pairing import (  # noqa: F401 - re-exported for training callers
     DataError,
     Pair,
     PairingReport,

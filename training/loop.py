@@ -18,16 +18,16 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from crackinspector.core import models as registry
-from crackinspector.core.atomic import atomic_write_text
-from crackinspector.core.device import (
+from crackinspector.core.analysis.metrics import SetMetrics
+from crackinspector.core.io.atomic import atomic_write_text
+from crackinspector.core.model import registry
+from crackinspector.core.model.card import ModelCard
+from crackinspector.core.model.device import (
     autocast,
     hardware_summary,
     pick_device,
     training_autocast_dtype,
 )
-from crackinspector.core.metrics import SetMetrics
-from crackinspector.core.modelcard import ModelCard
 
 from . import data as tdata
 from .checkpoint import BEST, LAST, load_checkpoint, save_checkpoint

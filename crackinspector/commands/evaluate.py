@@ -11,9 +11,9 @@ import sys
 
 from tqdm import tqdm
 
-from crackinspector.core.atomic import atomic_write_text
-from crackinspector.core.evaluation import Evaluation, evaluate_pairs
-from crackinspector.core.pairing import DataError, load_split, pair_folders
+from crackinspector.core.analysis.evaluation import Evaluation, evaluate_pairs
+from crackinspector.core.io.atomic import atomic_write_text
+from crackinspector.core.io.pairing import DataError, load_split, pair_folders
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +47,7 @@ def format_table(ev: Evaluation) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crackinspector.core.inference import Predictor
+    from crackinspector.core.infer.predictor import Predictor
 
     report = pair_folders(args.images, args.masks)
     pairs = report.pairs

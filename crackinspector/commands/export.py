@@ -25,9 +25,9 @@ calibration: --mm-per-px applies to every image; otherwise each folder's
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from crackinspector.core.export import EXISTING_POLICIES, FORMATS
-    from crackinspector.core.measure import DEFAULT_MIN_AREA_PX
-    from crackinspector.core.severity import PRESETS
+    from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX
+    from crackinspector.core.analysis.severity import PRESETS
+    from crackinspector.core.report.export import EXISTING_POLICIES, FORMATS
 
     p = sub.add_parser(
         "export",
@@ -66,14 +66,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _source(args: argparse.Namespace):
-    from crackinspector.core.export import MaskFolderSource
+    from crackinspector.core.report.export import MaskFolderSource
 
     if args.from_masks is not None:
         if not args.from_masks.is_dir():
             raise CrackInspectorError(f"{args.from_masks}: mask folder not found")
         return MaskFolderSource(args.from_masks), None
-    from crackinspector.core.cache import ResultCache
-    from crackinspector.core.inference import Predictor
+    from crackinspector.core.infer.predictor import Predictor
+    from crackinspector.core.io.cache import ResultCache
 
     try:
         predictor = Predictor(args.model, device=args.device, backend=args.backend)
@@ -85,8 +85,8 @@ def _source(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from crackinspector.core.export import ExportOptions, run_export
-    from crackinspector.core.imageio import find_images
+    from crackinspector.core.io.imageio import find_images
+    from crackinspector.core.report.export import ExportOptions, run_export
 
     paths = find_images(args.inputs)
     if not paths:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from crackinspector.core import models
+from crackinspector.core.model import registry as models
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

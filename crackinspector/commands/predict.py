@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from crackinspector.core.atomic import atomic_write_text
-from crackinspector.core.device import DEVICE_CHOICES
 from crackinspector.core.errors import CrackInspectorError, FileProblem
-from crackinspector.core.imageio import IMAGE_EXTENSIONS, find_images, read_image, write_image
-from crackinspector.core.models import DEFAULT_MODEL
+from crackinspector.core.io.atomic import atomic_write_text
+from crackinspector.core.io.imageio import IMAGE_EXTENSIONS, find_images, read_image, write_image
+from crackinspector.core.model.device import DEVICE_CHOICES
+from crackinspector.core.model.registry import DEFAULT_MODEL
 
 SUMMARY_FIELDS = (
     "file",
@@ -128,7 +128,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _probability_u16(prob: np.ndarray) -> np.ndarray:
-    from crackinspector.core.cache import to_u16
+    from crackinspector.core.io.cache import to_u16
 
     return to_u16(prob)
 
@@ -136,8 +136,8 @@ def _probability_u16(prob: np.ndarray) -> np.ndarray:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from crackinspector.core.inference import Predictor, threshold_map
-    from crackinspector.core.overlay import overlay
+    from crackinspector.core.infer.predictor import Predictor, threshold_map
+    from crackinspector.core.report.mask_overlay import overlay
 
     out_dir: Path = args.out
     try:

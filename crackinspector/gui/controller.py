@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from crackinspector.core.cache import MemoryLRU, ResultCache
-from crackinspector.core.models import ModelInfo
+from crackinspector.core.io.cache import MemoryLRU, ResultCache
+from crackinspector.core.model.registry import ModelInfo
 
 from .results import AnalysisResult, Status
 from .worker import Job, WorkerThread

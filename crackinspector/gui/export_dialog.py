@@ -56,8 +56,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX
+from crackinspector.core.analysis.severity import PRESETS
 from crackinspector.core.errors import CrackInspectorError
-from crackinspector.core.export import (
+from crackinspector.core.report.export import (
     EXISTING_POLICIES,
     FORMATS,
     ExportOptions,
@@ -65,8 +67,6 @@ from crackinspector.core.export import (
     ExportResult,
     run_export,
 )
-from crackinspector.core.measure import DEFAULT_MIN_AREA_PX
-from crackinspector.core.severity import PRESETS
 
 SourceFactory = Callable[[], Any]  # builds the ProbabilitySource, in the worker thread
 
@@ -323,7 +323,7 @@ class ExportDialog(QDialog):
         model, device, backend = self.model, self.device, self.backend
 
         def make():
-            from crackinspector.core.inference import Predictor
+            from crackinspector.core.infer.predictor import Predictor
 
             try:
                 return Predictor(model, device=device, backend=backend)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QBuffer, QIODevice
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QWidget
 
-from crackinspector.core.atomic import atomic_write_bytes
+from crackinspector.core.io.atomic import atomic_write_bytes
 
 
 def save_widget_png(widget: QWidget, path: str | Path) -> QPixmap:

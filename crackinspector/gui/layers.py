@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage, QPixmap
 
-from crackinspector.core.cache import threshold_u16
+from crackinspector.core.io.cache import threshold_u16
 
 
 def _indexed_pixmap(data: np.ndarray, colors: list[int]) -> QPixmap:

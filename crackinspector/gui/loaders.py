@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from crackinspector.core.imageio import read_image
+from crackinspector.core.io.imageio import read_image
 
 from .worker import one_line, register_pool
 

@@ -24,9 +24,9 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from crackinspector import __version__
-from crackinspector.core.cache import ResultCache
-from crackinspector.core.imageio import find_images
-from crackinspector.core.models import ModelInfo
+from crackinspector.core.io.cache import ResultCache
+from crackinspector.core.io.imageio import find_images
+from crackinspector.core.model.registry import ModelInfo
 
 from . import integrations, layers, window_setup
 from .actions import Actions

@@ -43,20 +43,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crackinspector.core.calibration import (
+from crackinspector.core.analysis.calibration import (
     Calibration,
     CalibrationLookup,
     load_calibration,
     save_calibration,
 )
-from crackinspector.core.errors import CrackInspectorError
-from crackinspector.core.measure import (
+from crackinspector.core.analysis.measure import (
     DEFAULT_MIN_AREA_PX,
     ImageMeasurement,
     crack_outline,
     measure_mask,
 )
-from crackinspector.core.severity import PRESETS, SeverityError, SeverityScale, default_scale
+from crackinspector.core.analysis.severity import (
+    PRESETS,
+    SeverityError,
+    SeverityScale,
+    default_scale,
+)
+from crackinspector.core.errors import CrackInspectorError
 
 COLUMNS = ("#", "Severity", "Length px", "Length mm", "Max width px", "Max width mm", "Type")
 

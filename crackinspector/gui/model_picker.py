@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from crackinspector.core.models import ModelInfo, list_models, resolve
+from crackinspector.core.model.registry import ModelInfo, list_models, resolve
 
 
 def model_tooltip(info: ModelInfo) -> str:

@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from crackinspector.core.cache import threshold_u16
-from crackinspector.core.models import ModelInfo
+from crackinspector.core.io.cache import threshold_u16
+from crackinspector.core.model.registry import ModelInfo
 
 PREVIEW_PIXELS = 3_000_000  # previews are made for maps larger than this
 

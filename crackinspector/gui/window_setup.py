@@ -13,8 +13,8 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMenu, QToolBar, QWidget
 
 from crackinspector.core import settings as schema
-from crackinspector.core.imageio import IMAGE_EXTENSIONS
-from crackinspector.core.models import DEFAULT_MODEL, ModelInfo, resolve
+from crackinspector.core.io.imageio import IMAGE_EXTENSIONS
+from crackinspector.core.model.registry import DEFAULT_MODEL, ModelInfo, resolve
 
 from .actions import ShortcutsDialog
 from .image_list import status_text

@@ -26,10 +26,10 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QObject, QThread, QThreadPool, Signal, Slot
 
-from crackinspector.core.cache import ResultCache, file_digest, to_u16
 from crackinspector.core.errors import Cancelled, CrackInspectorError, FileProblem
-from crackinspector.core.imageio import read_image
-from crackinspector.core.models import ModelInfo
+from crackinspector.core.io.cache import ResultCache, file_digest, to_u16
+from crackinspector.core.io.imageio import read_image
+from crackinspector.core.model.registry import ModelInfo
 
 from .results import AnalysisResult
 
@@ -123,7 +123,7 @@ class InferenceWorker(QObject):
         key = (str(job.model.weights_path), job.device, job.backend)
         if self._predictor is not None and self._predictor_key == key:
             return self._predictor, False
-        from crackinspector.core.inference import Predictor
+        from crackinspector.core.infer.predictor import Predictor
 
         self._predictor = None  # free the old model before building the new one
         self._predictor_key = None

@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from crackinspector.core.models import ModelInfo
+from crackinspector.core.model.registry import ModelInfo
 
 __all__ = ["install_training_menu"]
 

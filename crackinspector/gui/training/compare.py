@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from crackinspector.core.modelcard import ModelCard
+from crackinspector.core.model.card import ModelCard
 
 NOT_MEASURED = "not measured on this validation set"
 ROWS = (

@@ -14,8 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from crackinspector.core.errors import CrackInspectorError
-from crackinspector.core.imageio import image_size, read_image, read_mask
-from crackinspector.core.pairing import Pair, PairingReport, apply_split, load_split, pair_folders
+from crackinspector.core.io.imageio import image_size, read_image, read_mask
+from crackinspector.core.io.pairing import (
+    Pair,
+    PairingReport,
+    apply_split,
+    load_split,
+    pair_folders,
+)
 
 FRACTION, SPLIT, FOLDERS = "fraction", "split", "folders"
 MAX_LISTED = 200

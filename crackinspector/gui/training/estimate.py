@@ -38,9 +38,9 @@ def measure_step(
 ) -> StepTiming:
     import torch
 
-    from crackinspector.core.device import autocast, pick_device, training_autocast_dtype
-    from crackinspector.core.modelcard import ModelCard
-    from crackinspector.core.models import build_model
+    from crackinspector.core.model.card import ModelCard
+    from crackinspector.core.model.device import autocast, pick_device, training_autocast_dtype
+    from crackinspector.core.model.registry import build_model
     from training.losses import make_loss
 
     dev = pick_device(device)
@@ -76,7 +76,7 @@ def _time_forward(model, dev, amp, size: tuple[int, int], cancel: threading.Even
     """Seconds of one validation forward pass on a (w, h) image; 0 without a size."""
     import torch
 
-    from crackinspector.core.device import autocast
+    from crackinspector.core.model.device import autocast
 
     w, h = size
     if w <= 0 or h <= 0 or cancel.is_set():

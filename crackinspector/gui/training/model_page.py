@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from crackinspector.core.models import ModelInfo, list_models
+from crackinspector.core.model.registry import ModelInfo, list_models
 from training.config import ENCODERS
 
 # The research encoders first, then a few others the trainer supports.

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from crackinspector.core.errors import ModelError
-from crackinspector.core.modelcard import ModelCard
-from crackinspector.core.models import ModelInfo
+from crackinspector.core.model.card import ModelCard
+from crackinspector.core.model.registry import ModelInfo
 
 from .chart import LossChart
 from .history import RunHistory

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from crackinspector.core.models import user_models_dir
+from crackinspector.core.model.registry import user_models_dir
 
 ENV_RUNS_DIR = "CRACKINSPECTOR_RUNS_DIR"
 # The run folder name becomes the exported model's name, so it follows the model-name rule.

@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
-from crackinspector.core.atomic import atomic_write_text
+from crackinspector.core.io.atomic import atomic_write_text
 
 from .history import RunHistory
 from .logtext import StderrCleaner

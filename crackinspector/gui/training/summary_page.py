@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from crackinspector.core.models import user_models_dir
+from crackinspector.core.model.registry import user_models_dir
 
 from .paths import default_run_name, name_problem, runs_dir
 

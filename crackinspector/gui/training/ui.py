@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QWidget
 
-from crackinspector.core.models import ModelInfo
+from crackinspector.core.model.registry import ModelInfo
 
 from .manager import RunManager, run_manager
 from .monitor import RunMonitor

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crackinspector.core.modelcard import ModelCard
+from crackinspector.core.model.card import ModelCard
 
 from .compare import NOT_MEASURED, comparable, comparison_rows
 from .runs import INTERRUPTED, RECENT_S, RunRecord

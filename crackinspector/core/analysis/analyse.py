@@ -1,0 +1,65 @@
+"""The one function that turns a probability map into an image's cracks and summary.
+
+Every view of an image's findings (GUI panels, thumbnail badges, CSV, JSON, HTML, PDF)
+shows the numbers of `analyse(...)` for the same inputs, so they cannot disagree.
+An edited (reviewed) mask replaces the thresholded one; the probability map still gives
+the per-crack evidence where the measurement uses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX, ImageMeasurement, measure_mask
+from crackinspector.core.analysis.severity import SeverityScale
+
+U16_MAX = 65535
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Everything besides the pixels that decides an image's crack list."""
+
+    threshold: float
+    min_area_px: int = DEFAULT_MIN_AREA_PX
+    min_confidence: float = 0.0
+    mm_per_px: float | None = None
+    severity: SeverityScale | None = None
+
+
+def probability_float(probability: np.ndarray) -> np.ndarray:
+    """A probability map as float32 in [0, 1], from float or 16-bit storage."""
+    if probability.dtype == np.uint16:
+        return probability.astype(np.float32) / U16_MAX
+    return np.asarray(probability, dtype=np.float32)
+
+
+def threshold_mask(probability: np.ndarray, threshold: float) -> np.ndarray:
+    """Crack pixels: probability at or above the threshold (the rule everywhere)."""
+    if probability.dtype == np.uint16:
+        return probability >= round(threshold * U16_MAX)
+    return probability >= threshold
+
+
+def analyse(
+    probability: np.ndarray | None,
+    settings: AnalysisSettings,
+    mask: np.ndarray | None = None,
+) -> ImageMeasurement:
+    """Cracks and totals of one image.
+
+    `probability`: the model's map (float in [0, 1] or uint16), or None when only a mask is
+    known. `mask`: an edited mask (bool HxW) that replaces the thresholded map.
+    """
+    if mask is None:
+        if probability is None:
+            raise ValueError("analyse needs a probability map or a mask")
+        mask = threshold_mask(probability, settings.threshold)
+    return measure_mask(
+        mask,
+        mm_per_px=settings.mm_per_px,
+        min_area_px=settings.min_area_px,
+        severity=settings.severity,
+    )

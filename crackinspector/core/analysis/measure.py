@@ -1,0 +1,367 @@
+"""Measuring cracks in a binary mask: length, width, orientation, severity, per image totals.
+
+Conventions (also in docs/REPORTS.md):
+- A crack is an 8-connected component of the mask after components smaller than
+  `min_area_px` are dropped as specks.
+- Length follows the skeleton (see core/skeleton.py): axial steps 1, diagonal sqrt(2),
+  each edge once. At every free end the skeleton stops about half a width short of the
+  region's end, so each end point is extended by its distance value minus one (the
+  inscribed radius measured from pixel centre to the last crack pixel centre). The length
+  is therefore centre of the first crack pixel to centre of the last along the centreline:
+  a 1-px line of N pixels measures N - 1; a stroke of width w cut square by the photo edge
+  measures its true length; a stroke with round caps (what cv2.line draws) measures its
+  polyline length plus w - 1, because the caps are crack pixels too.
+- Width at a skeleton pixel is 2*d - 1, d the Euclidean distance (cv2, exact mask) from a
+  pixel centre to the nearest background pixel centre, taken as the largest d in the
+  skeleton pixel's 3x3 neighbourhood (a digital skeleton can sit a pixel off the true
+  centre line, most often on oblique cracks). Exact for odd widths on axis lines (a 5-px
+  line has d = 3 at its centre), one pixel low for even widths. Skeleton pixels
+  inside a junction's maximal disc are left out (the disc is wider than either branch);
+  if that leaves none, all are used.
+- Orientation: the principal axis of the crack pixels, `angle_deg` counter-clockwise from
+  the photo's horizontal axis in (-90, 90]. Photos are taken with the direction of travel
+  (or the member's axis) along the image's vertical axis, so |angle| >= 60 is
+  "longitudinal", |angle| <= 30 "transverse", between "diagonal". A crack with at least
+  BRANCHED_MIN_JUNCTIONS junctions and at least one junction per BRANCHED_PX_PER_JUNCTION
+  px of length is "branched" (map cracking), whatever its axis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from crackinspector.core.analysis.severity import SeverityScale, default_scale
+from crackinspector.core.analysis.skeleton import (
+    _POPCOUNT,
+    neighbour_codes,
+    skeleton_edge_lengths,
+    skeletonize,
+)
+
+DEFAULT_MIN_AREA_PX = 20
+TRANSVERSE_MAX_DEG = 30.0
+LONGITUDINAL_MIN_DEG = 60.0
+BRANCHED_MIN_JUNCTIONS = 3
+BRANCHED_PX_PER_JUNCTION = 250.0  # heuristic; photos of ~0.5-2 MP
+ORIENTATIONS = ("transverse", "longitudinal", "diagonal", "branched")
+
+
+def _mm(value: float, mm_per_px: float | None) -> float | None:
+    return None if not mm_per_px else value * mm_per_px
+
+
+def _mm2(value: float, mm_per_px: float | None) -> float | None:
+    return None if not mm_per_px else value * mm_per_px * mm_per_px
+
+
+@dataclass(frozen=True)
+class Crack:
+    """One crack. Pixel values always; the *_mm properties are None without a calibration."""
+
+    index: int  # 0-based position in ImageMeasurement.cracks; shown to people as index + 1
+    label: int  # value of this crack in ImageMeasurement.labels
+    area_px: int
+    bbox: tuple[int, int, int, int]  # x, y, width, height
+    length_px: float
+    max_width_px: float
+    mean_width_px: float
+    median_width_px: float
+    widest_point: tuple[int, int]  # x, y
+    angle_deg: float
+    orientation: str
+    junctions: int
+    end_points: int
+    severity: str
+    mm_per_px: float | None = None
+
+    @property
+    def id(self) -> int:
+        return self.index + 1
+
+    @property
+    def length_mm(self) -> float | None:
+        return _mm(self.length_px, self.mm_per_px)
+
+    @property
+    def max_width_mm(self) -> float | None:
+        return _mm(self.max_width_px, self.mm_per_px)
+
+    @property
+    def mean_width_mm(self) -> float | None:
+        return _mm(self.mean_width_px, self.mm_per_px)
+
+    @property
+    def median_width_mm(self) -> float | None:
+        return _mm(self.median_width_px, self.mm_per_px)
+
+    @property
+    def area_mm2(self) -> float | None:
+        return _mm2(self.area_px, self.mm_per_px)
+
+
+@dataclass(frozen=True)
+class ImageMeasurement:
+    """All cracks of one image and the image's totals. `labels`/`skeleton` are for drawing."""
+
+    width: int
+    height: int
+    cracks: tuple[Crack, ...]
+    severity_scale: SeverityScale
+    mm_per_px: float | None
+    min_area_px: int
+    specks_removed: int
+    labels: np.ndarray = field(repr=False, compare=False)  # int32 HxW, 0 = background
+    skeleton: np.ndarray = field(repr=False, compare=False)  # bool HxW
+
+    @property
+    def n_cracks(self) -> int:
+        return len(self.cracks)
+
+    @property
+    def crack_area_px(self) -> int:
+        return int(sum(c.area_px for c in self.cracks))
+
+    @property
+    def crack_area_pct(self) -> float:
+        return 100.0 * self.crack_area_px / max(self.width * self.height, 1)
+
+    @property
+    def total_length_px(self) -> float:
+        return float(sum(c.length_px for c in self.cracks))
+
+    @property
+    def max_width_px(self) -> float:
+        return max((c.max_width_px for c in self.cracks), default=0.0)
+
+    @property
+    def total_length_mm(self) -> float | None:
+        return _mm(self.total_length_px, self.mm_per_px)
+
+    @property
+    def max_width_mm(self) -> float | None:
+        return _mm(self.max_width_px, self.mm_per_px)
+
+    @property
+    def crack_area_mm2(self) -> float | None:
+        return _mm2(self.crack_area_px, self.mm_per_px)
+
+    @property
+    def severity_counts(self) -> dict[str, int]:
+        """Cracks per severity class, every class of the scale present, in scale order."""
+        counts = dict.fromkeys(self.severity_scale.names, 0)
+        for c in self.cracks:
+            counts[c.severity] += 1
+        return counts
+
+    @property
+    def widest_crack(self) -> Crack | None:
+        return max(self.cracks, key=lambda c: c.max_width_px, default=None)
+
+    def reclassified(self, scale: SeverityScale) -> ImageMeasurement:
+        """The same measurement under another severity scale (cheap: no re-measuring)."""
+        cracks = tuple(
+            replace(c, severity=scale.classify_crack(c.max_width_px, self.mm_per_px))
+            for c in self.cracks
+        )
+        return replace(self, cracks=cracks, severity_scale=scale)
+
+    def crack_mask(self, index: int) -> np.ndarray:
+        return self.labels == self.cracks[index].label
+
+
+def orientation_of(angle_deg: float) -> str:
+    a = abs(angle_deg)
+    if a <= TRANSVERSE_MAX_DEG:
+        return "transverse"
+    if a >= LONGITUDINAL_MIN_DEG:
+        return "longitudinal"
+    return "diagonal"
+
+
+def _principal_angle(ys: np.ndarray, xs: np.ndarray) -> float:
+    """Principal axis angle, degrees counter-clockwise from +x with y up, in (-90, 90]."""
+    if ys.size < 2:
+        return 0.0
+    x = xs - xs.mean()
+    y = ys - ys.mean()
+    mu20, mu02, mu11 = float((x * x).mean()), float((y * y).mean()), float((x * y).mean())
+    theta = 0.5 * math.degrees(math.atan2(2.0 * mu11, mu20 - mu02))  # image coords, y down
+    angle = -theta
+    if angle <= -90.0:
+        angle += 180.0
+    return angle
+
+
+def distance_inside(mask: np.ndarray) -> np.ndarray:
+    """Distance from each crack pixel centre to the nearest background pixel centre.
+
+    Outside the photo counts as background: a crack cut by the edge is measured as far as
+    it is seen, and a mask with no background at all still gets finite distances.
+    """
+    padded = np.pad(mask.astype(np.uint8), 1)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return dist[1:-1, 1:-1]
+
+
+def _near_junction(
+    shape: tuple[int, int], jy: np.ndarray, jx: np.ndarray, radius: np.ndarray
+) -> np.ndarray:
+    """Image of the pixels within radius + 1 of a junction pixel (its maximal disc).
+
+    Widths there are inflated: the disc at a junction is wider than any branch.
+    """
+    if jy.size > 20000:  # noise-like masks: one distance transform instead of many discs
+        free = np.ones(shape, np.uint8)
+        free[jy, jx] = 0
+        to_j, lab = cv2.distanceTransformWithLabels(
+            free, cv2.DIST_L2, cv2.DIST_MASK_5, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        r = np.zeros(int(lab.max()) + 1, np.float32)
+        r[lab[jy, jx]] = radius
+        return to_j <= r[lab] + 1.0
+    zone = np.zeros(shape, np.uint8)
+    for y, x, r in zip(jy.tolist(), jx.tolist(), radius.tolist(), strict=True):
+        cv2.circle(zone, (x, y), math.ceil(r) + 1, 1, -1)
+    return zone.astype(bool)
+
+
+def _local_max(dist: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Largest distance in each pixel's 3x3 neighbourhood (background is 0, so never wins)."""
+    pad = np.pad(dist, 1)
+    best = np.zeros(ys.shape, np.float32)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            np.maximum(best, pad[ys + 1 + dy, xs + 1 + dx], out=best)
+    return best
+
+
+def measure_mask(
+    mask: np.ndarray,
+    mm_per_px: float | None = None,
+    min_area_px: int = DEFAULT_MIN_AREA_PX,
+    severity: SeverityScale | None = None,
+) -> ImageMeasurement:
+    """Measure every crack of a boolean mask (H, W).
+
+    `severity` defaults to the 'concrete' preset when `mm_per_px` is given and 'pixels'
+    otherwise; a mm scale without `mm_per_px` raises SeverityError.
+    """
+    mask = np.asarray(mask).astype(bool)
+    if mask.ndim != 2:
+        raise ValueError(f"a mask must be 2-D, got shape {mask.shape}")
+    if mm_per_px is not None and not (mm_per_px > 0 and math.isfinite(mm_per_px)):
+        raise ValueError(f"mm per pixel must be a positive number, got {mm_per_px!r}")
+    scale = severity or default_scale(bool(mm_per_px))
+    if scale.unit == "mm":
+        scale.classify_crack(1.0, mm_per_px)  # raises the clear error when uncalibrated
+    h, w = mask.shape
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(int(min_area_px), 1)) + 1
+    specks = (n - 1) - keep.size
+    if specks:
+        relabel = np.zeros(n, np.int32)
+        relabel[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
+        labels = relabel[labels]
+    clean = labels > 0
+    if not keep.size:
+        return ImageMeasurement(
+            w, h, (), scale, mm_per_px, int(min_area_px), int(specks), labels, np.zeros_like(clean)
+        )
+
+    dist = distance_inside(clean)
+    skel = skeletonize(clean, dist, labels)
+    n_labels = keep.size + 1
+    # everything below works on the skeleton pixels (a few % of the photo) only
+    ys, xs = np.nonzero(skel)
+    lab_s = labels[ys, xs]
+    order = np.argsort(lab_s, kind="stable")
+    ys, xs, lab_s = ys[order], xs[order], lab_s[order]
+    starts = np.searchsorted(lab_s, np.arange(n_labels + 1))
+    count = _POPCOUNT[neighbour_codes(skel, ys, xs)]
+    d_s = dist[ys, xs]
+
+    # length: skeleton links plus the tip extensions, summed per crack
+    length = np.bincount(lab_s, weights=skeleton_edge_lengths(skel, ys, xs), minlength=n_labels)
+    ext = np.maximum(d_s - 1.0, 0.0)
+    ends, tips = count == 1, count == 0  # a crack reduced to one pixel: both ends extend
+    length += np.bincount(lab_s[ends], weights=ext[ends], minlength=n_labels)
+    length += 2 * np.bincount(lab_s[tips], weights=ext[tips], minlength=n_labels)
+    n_ends = np.bincount(lab_s[ends], minlength=n_labels)
+
+    # junctions: clusters of skeleton pixels with 3+ neighbours
+    jsel = count >= 3
+    junctions = np.zeros(n_labels, np.int64)
+    in_zone = np.zeros(ys.shape, bool)
+    if jsel.any():
+        jimg = np.zeros(skel.shape, np.uint8)
+        jimg[ys[jsel], xs[jsel]] = 1
+        n_j, j_labels = cv2.connectedComponents(jimg, connectivity=8)
+        owner = np.zeros(n_j, np.int64)
+        owner[j_labels[ys[jsel], xs[jsel]]] = lab_s[jsel]
+        junctions = np.bincount(owner[1:], minlength=n_labels)
+        in_zone = _near_junction(skel.shape, ys[jsel], xs[jsel], d_s[jsel])[ys, xs]
+
+    # widths: the digital skeleton may sit a pixel off the true centre line, so take the
+    # largest distance in each skeleton pixel's 3x3 neighbourhood
+    width_s = np.maximum(2.0 * _local_max(dist, ys, xs) - 1.0, 1.0)
+    cracks = []
+    for lab in range(1, n_labels):
+        x0, y0 = stats[keep[lab - 1], cv2.CC_STAT_LEFT], stats[keep[lab - 1], cv2.CC_STAT_TOP]
+        bw, bh = stats[keep[lab - 1], cv2.CC_STAT_WIDTH], stats[keep[lab - 1], cv2.CC_STAT_HEIGHT]
+        part = slice(starts[lab], starts[lab + 1])
+        sy, sx, widths = ys[part], xs[part], width_s[part]
+        if sy.size == 0:  # cannot happen after thinning; keep measuring if it ever does
+            py, px = np.nonzero(labels[y0 : y0 + bh, x0 : x0 + bw] == lab)
+            best = int(np.argmax(dist[py + y0, px + x0]))
+            sy, sx = py[best : best + 1] + y0, px[best : best + 1] + x0
+            widths = np.maximum(2.0 * _local_max(dist, sy, sx) - 1.0, 1.0)
+        else:
+            plain = ~in_zone[part]
+            if plain.any():
+                sy, sx, widths = sy[plain], sx[plain], widths[plain]
+        k = int(np.argmax(widths))
+        crop = labels[y0 : y0 + bh, x0 : x0 + bw] == lab
+        py, px = np.nonzero(crop)
+        angle = _principal_angle(py.astype(np.float64), px.astype(np.float64))
+        length_px = float(length[lab])
+        n_junctions = int(junctions[lab])
+        branched = (
+            n_junctions >= BRANCHED_MIN_JUNCTIONS
+            and n_junctions * BRANCHED_PX_PER_JUNCTION >= length_px
+        )
+        max_w = float(widths[k])
+        cracks.append(
+            Crack(
+                index=lab - 1,
+                label=lab,
+                area_px=int(stats[keep[lab - 1], cv2.CC_STAT_AREA]),
+                bbox=(int(x0), int(y0), int(bw), int(bh)),
+                length_px=length_px,
+                max_width_px=max_w,
+                mean_width_px=float(widths.mean()),
+                median_width_px=float(np.median(widths)),
+                widest_point=(int(sx[k]), int(sy[k])),
+                angle_deg=round(angle, 2),
+                orientation="branched" if branched else orientation_of(angle),
+                junctions=n_junctions,
+                end_points=int(n_ends[lab]),
+                severity=scale.classify_crack(max_w, mm_per_px),
+                mm_per_px=mm_per_px,
+            )
+        )
+    return ImageMeasurement(
+        w, h, tuple(cracks), scale, mm_per_px, int(min_area_px), int(specks), labels, skel
+    )
+
+
+def crack_outline(measurement: ImageMeasurement, index: int) -> list[np.ndarray]:
+    """Outer and hole contours of one crack as (N, 2) int arrays of x, y image points."""
+    crack = measurement.cracks[index]
+    x0, y0, bw, bh = crack.bbox
+    crop = (measurement.labels[y0 : y0 + bh, x0 : x0 + bw] == crack.label).astype(np.uint8)
+    contours, _ = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return [c.reshape(-1, 2) + np.array([x0, y0]) for c in contours]

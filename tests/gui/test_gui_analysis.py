@@ -1,0 +1,202 @@
+# ruff: noqa: F811 - pytest fixtures imported from gui_support are parameters here
+"""The analysis queue with the real worker thread and real tiny models: order, cancel, models."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from gui_support import (  # noqa: F401 - fixtures
+    TIMEOUT_MS,
+    _no_running_qthreads,
+    make_window,
+    photo_folder,
+    second_tiny_model,
+    wait_idle,
+    wait_shown,
+)
+
+from crackinspector.gui.model_picker import same_model
+from crackinspector.gui.results import Status
+from crackinspector.gui.worker import running_threads
+
+
+def record_inference_order(window) -> list[Path]:
+    order: list[Path] = []
+    window.controller.worker.started.connect(lambda job: order.append(job.path))
+    return order
+
+
+def test_viewed_image_jumps_the_queue(make_window, photo_folder, qtbot):
+    window = make_window()
+    window.open_path(photo_folder)
+    wait_shown(qtbot, window, photo_folder / "001.jpg")
+    order = record_inference_order(window)
+    window.actions.analyse_all.trigger()
+    assert window.status.batch.isVisible()
+    window.show_image(photo_folder / "004.jpg")  # while 002 is running or queued
+    wait_idle(qtbot, window)
+    assert set(order) == {photo_folder / n for n in ("002.jpg", "003.jpg", "004.jpg")}
+    # 004 runs right after whatever job was already in the worker when it was viewed
+    assert order.index(photo_folder / "004.jpg") <= 1
+    assert not window.status.batch.isVisible()
+
+
+def test_progress_is_reported_per_tile(make_window, photo_folder, qtbot):
+    window = make_window()
+    seen: list[tuple[int, int]] = []
+    window.controller.progress.connect(lambda path, done, total: seen.append((done, total)))
+    window.open_path(photo_folder)
+    wait_shown(qtbot, window, photo_folder / "001.jpg")
+    total = seen[-1][1]
+    assert total > 1  # 480x320 with 128 px tiles: several tiles
+    assert seen[0] == (0, total) and seen[-1] == (total, total)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_cancel_stops_the_batch(make_window, photo_folder, qtbot):
+    window = make_window()
+    window.open_path(photo_folder)
+    wait_shown(qtbot, window, photo_folder / "001.jpg")
+    window.actions.analyse_all.trigger()
+    # cancel in the middle of an image: after its first tile batch was reported
+    with qtbot.waitSignal(
+        window.controller.progress,
+        check_params_cb=lambda path, done, total: 0 < done < total,
+        timeout=TIMEOUT_MS,
+    ):
+        pass
+    assert window.actions.cancel.isEnabled()
+    window.actions.cancel.trigger()
+    wait_idle(qtbot, window)
+    statuses = [window.controller.status(p) for p in window.paths()]
+    assert Status.RUNNING not in statuses and Status.QUEUED not in statuses
+    assert statuses.count(Status.NEW) >= 2  # the cancelled image and those never started
+    assert not window.status.batch.isVisible()
+    assert not window.actions.cancel.isEnabled()
+    inferences = window.controller.worker.inference_count
+    qtbot.wait(300)
+    assert window.controller.worker.inference_count == inferences  # nothing restarted by itself
+    # the queue works again afterwards
+    window.actions.analyse.trigger()
+    wait_idle(qtbot, window)
+    assert window.controller.status(window.current) == Status.DONE
+
+
+def test_switching_model_reanalyses_current_first(
+    make_window, photo_folder, qtbot, tiny_model_path, second_tiny_model
+):
+    window = make_window()
+    window.open_path(photo_folder)
+    first, third = photo_folder / "001.jpg", photo_folder / "003.jpg"
+    wait_shown(qtbot, window, first)
+    window.show_image(third)
+    wait_shown(qtbot, window, third)
+    old = window.overlay.result.probability.copy()
+    assert same_model(window.overlay.result.model, window.controller.model)
+
+    order = record_inference_order(window)
+    assert window.add_model_from_file(second_tiny_model) is not None
+    assert window.model_picker.current_model().name == "tiny-resnet18-b"
+    qtbot.waitUntil(
+        lambda: (
+            window.overlay.result is not None
+            and window.overlay.result.model.name == "tiny-resnet18-b"
+        ),
+        timeout=TIMEOUT_MS,
+    )
+    new = window.overlay.result.probability
+    assert not np.array_equal(old, new)  # really the other weights
+    wait_idle(qtbot, window)
+    assert order == [third, first]  # the viewed image first, then the one analysed before
+    result = window.controller.result_for(first)
+    assert result is not None and result.model.name == "tiny-resnet18-b"
+    assert window.controller.status(photo_folder / "002.jpg") == Status.NEW  # never asked for
+    assert "tiny-resnet18-b" in window.status.device_label.text()
+
+    # and back: the first model's results are still in memory, no inference needed
+    count = window.controller.worker.inference_count
+    first_model = next(m for m in window.model_picker.models() if m.name == "tiny-resnet18")
+    window.model_picker.select(first_model)
+    qtbot.waitUntil(
+        lambda: (
+            window.overlay.result is not None
+            and window.overlay.result.model.name == "tiny-resnet18"
+        ),
+        timeout=TIMEOUT_MS,
+    )
+    wait_idle(qtbot, window)
+    assert window.controller.worker.inference_count == count
+
+
+def test_without_any_model_analysis_is_off_until_one_is_added(
+    make_window, photo_folder, qtbot, tiny_model_path, tmp_path, monkeypatch
+):
+    # Bundled models may exist in a developer checkout; this test needs a machine with none.
+    monkeypatch.setattr(
+        "crackinspector.core.model.registry.bundled_models_dir", lambda: tmp_path / "no-bundled"
+    )
+    window = make_window(model=None)
+    assert window.model_picker.count() == 0
+    assert "No model" in window.status.problem_text()
+    assert not window.actions.analyse.isEnabled()
+    assert not window.actions.analyse_all.isEnabled()
+    window.open_path(photo_folder)
+    qtbot.wait(200)
+    assert all(window.controller.status(p) == Status.NEW for p in window.paths())
+
+    window.add_model_from_file(tiny_model_path)
+    assert window.actions.analyse_all.isEnabled()
+    assert window.status.problem_text() == ""
+    wait_shown(qtbot, window, photo_folder / "001.jpg")
+
+
+def test_a_broken_model_is_reported_once_not_per_image(
+    make_window, photo_folder, qtbot, tiny_model_path, tmp_path
+):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    weights = broken / "tiny-resnet18.safetensors"
+    weights.write_bytes(tiny_model_path.read_bytes()[:5000])  # truncated download
+    (broken / "tiny-resnet18.json").write_text(tiny_model_path.with_suffix(".json").read_text())
+    window = make_window(model=weights)
+    window.open_path(photo_folder)
+    window.actions.analyse_all.trigger()
+    qtbot.waitUntil(lambda: "Model cannot be used" in window.status.problem_text(), timeout=20_000)
+    wait_idle(qtbot, window)
+    assert "weights" in window.status.problem_text()
+    assert all(window.controller.status(p) == Status.NEW for p in window.paths())
+
+
+def test_memory_cache_is_bounded_and_backed_by_disk(make_window, photo_folder, qtbot):
+    window = make_window()
+    window.controller.memory.max_bytes = 1  # room for one result only
+    window.open_path(photo_folder)
+    first, second = photo_folder / "001.jpg", photo_folder / "002.jpg"
+    wait_shown(qtbot, window, first)
+    window.show_image(second)
+    wait_shown(qtbot, window, second)
+    assert len(window.controller.memory) == 1  # only the newest result stays in memory
+    count = window.controller.worker.inference_count
+    window.show_image(first)  # evicted from memory: comes back from disk, no inference
+    wait_shown(qtbot, window, first)
+    assert window.overlay.result.source == "disk cache"
+    assert window.controller.worker.inference_count == count == 2
+
+
+def test_closing_during_a_batch_stops_the_worker_promptly(make_window, photo_folder, qtbot):
+    window = make_window()
+    window.open_path(photo_folder)
+    window.actions.analyse_all.trigger()
+    with qtbot.waitSignal(
+        window.controller.progress,
+        check_params_cb=lambda path, done, total: 0 < done < total,
+        timeout=TIMEOUT_MS,
+    ):
+        pass
+    t0 = time.monotonic()
+    window.close()
+    assert not running_threads()  # joined inside closeEvent
+    assert time.monotonic() - t0 < 20  # one tile batch at most, not the rest of the queue
+    assert window.settings.get("folders/last") == str(photo_folder.resolve())

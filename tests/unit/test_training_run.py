@@ -1,0 +1,229 @@
+"""Real (tiny) training runs: events, kill -9 and resume, stop, export, DDP, offline ImageNet."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from training_helpers import TINY_ARGS, make_pairs
+
+from crackinspector.core.model import registry
+from training.cli import main as train_main
+from training.events import EVENT_TYPES, read_events
+
+BIN = Path(sys.executable).parent
+STEP_KEYS = {"epoch", "step", "global_step", "steps_per_epoch", "train_loss", "lr",
+             "images_per_s", "eta_s"}  # fmt: skip
+EPOCH_KEYS = {"epoch", "epochs", "train_loss", "val_loss", "precision", "recall", "f1", "iou",
+              "f1_tol2", "iou_tol2", "best_threshold", "best_f1", "lr", "images_per_s",
+              "seconds", "eta_s", "is_best"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data(crackforest, tmp_path_factory):
+    root = tmp_path_factory.mktemp("train-data")
+    images, masks = make_pairs(crackforest, root, ["001", "002", "003", "004", "005", "006"])
+    return ["--images", str(images), "--masks", str(masks), "--val-fraction", "0.34"]
+
+
+def _final_row(run: Path) -> dict[str, str]:
+    with open(run / "metrics.csv", newline="") as fh:
+        return list(csv.DictReader(fh))[-1]
+
+
+@pytest.fixture(scope="module")
+def straight_run(data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("straight")
+    code = train_main(
+        [
+            *data,
+            *TINY_ARGS,
+            "--out",
+            str(root / "run"),
+            "--export-dir",
+            str(root / "models"),
+            "--name",
+            "tiny-trained",
+        ]
+    )
+    assert code == 0
+    return root
+
+
+def test_run_folder_holds_config_metrics_events_and_checkpoints(straight_run):
+    run = straight_run / "run"
+    for name in ("config.json", "metrics.csv", "events.jsonl", "last.pt", "best.pt"):
+        assert (run / name).is_file(), name
+    with open(run / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert float(rows[-1]["train_loss"]) > 0
+
+
+def test_event_schema(straight_run):
+    events = read_events(straight_run / "run" / "events.jsonl")
+    types = [e["type"] for e in events]
+    assert set(types) <= set(EVENT_TYPES)
+    assert types.count("start") == 1 and types.count("end") == 1 and types.count("epoch") == 2
+    assert types.count("step") == 4  # 2 epochs x 2 steps, logged every step
+    for e in events:
+        assert {"type", "time", "run"} <= e.keys()
+        if e["type"] == "step":
+            assert e.keys() >= STEP_KEYS
+        if e["type"] == "epoch":
+            assert e.keys() >= EPOCH_KEYS
+            assert 0.0 <= e["f1"] <= 1.0
+    end = events[[e["type"] for e in events].index("end")]
+    assert end["status"] == "finished" and end["model"].endswith("tiny-trained.safetensors")
+
+
+def test_exported_model_loads_back_through_the_registry(straight_run, monkeypatch):
+    monkeypatch.setenv("CRACKINSPECTOR_MODELS_DIR", str(straight_run / "models"))
+    info = registry.resolve("tiny-trained")
+    assert info.source == "user" and info.card.encoder == "resnet18"
+    assert "validation" in info.card.metrics and info.card.training["config"]["epochs"] == 2
+    assert 0.05 <= info.card.threshold <= 0.95
+    assert any(m.name == "tiny-trained" for m in registry.list_models())
+    model = registry.load_model(info)
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_kill_9_then_resume_ends_like_an_uninterrupted_run(data, straight_run, tmp_path):
+    run = tmp_path / "run"
+    cmd = [
+        str(BIN / "crackinspector-train"),
+        *data,
+        *TINY_ARGS,
+        "--out",
+        str(run),
+        "--export-dir",
+        str(tmp_path / "models"),
+        "--name",
+        "tiny-trained",
+    ]
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (run / "last.pt").exists() and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # a hard kill, no chance to clean up
+    assert proc.wait() == -signal.SIGKILL
+    assert (run / "last.pt").exists(), "first epoch never completed"
+    assert "end" not in [e["type"] for e in read_events(run / "events.jsonl")]
+    leftovers = [p.name for p in run.iterdir() if ".part" in p.name]
+    subprocess.run(
+        [str(BIN / "crackinspector-train"), "--out", str(run), "--resume"],
+        check=True,
+        stderr=subprocess.DEVNULL,
+        timeout=600,
+    )
+    resumed, straight = _final_row(run), _final_row(straight_run / "run")
+    for key in ("train_loss", "val_loss", "f1", "iou", "best_f1"):
+        assert float(resumed[key]) == pytest.approx(float(straight[key]), rel=1e-5, abs=1e-6), key
+    assert not [p for p in run.iterdir() if ".part" in p.name and p.name not in leftovers]
+
+
+def test_stop_file_stops_gracefully_and_keeps_the_best(data, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    proc = subprocess.Popen(
+        [
+            str(BIN / "crackinspector-train"),
+            *data,
+            *TINY_ARGS,
+            "--epochs",
+            "50",
+            "--out",
+            str(run),
+            "--export-dir",
+            str(tmp_path / "models"),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and not (run / "best.pt").exists():
+        time.sleep(0.05)
+    (run / "STOP").touch()
+    assert proc.wait(timeout=300) == 0
+    end = [e for e in read_events(run / "events.jsonl") if e["type"] == "end"][-1]
+    assert end["status"] == "stopped"
+    assert Path(end["model"]).is_file()
+    assert len((run / "metrics.csv").read_text().splitlines()) < 50
+
+
+def test_imagenet_start_fails_clearly_when_offline(data, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    code = train_main([*data, *TINY_ARGS, "--init", "imagenet", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "ImageNet weights for resnet18 could not be downloaded" in err
+    assert "--init random" in err
+
+
+def test_ddp_with_two_cpu_processes(data, tmp_path):
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(
+        [
+            str(BIN / "torchrun"),
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "training",
+            *data,
+            *TINY_ARGS,
+            "--device",
+            "cpu",
+            "--out",
+            str(run),
+            "--export-dir",
+            str(tmp_path / "m"),
+            "--name",
+            "ddp-tiny",
+        ],
+        check=True,
+        env=env,
+        timeout=600,
+        stderr=subprocess.PIPE,
+    )
+    events = read_events(run / "events.jsonl")
+    start = next(e for e in events if e["type"] == "start")
+    assert start["world_size"] == 2
+    assert [e["type"] for e in events].count("start") == 1  # only rank 0 writes
+    assert (tmp_path / "m" / "ddp-tiny.safetensors").is_file()
+    epoch = [e for e in events if e["type"] == "epoch"][-1]
+    assert epoch["images_per_s"] > 0 and 0.0 <= epoch["f1"] <= 1.0
+
+
+def test_fine_tuning_starts_from_a_model_and_records_its_parent(data, straight_run, tmp_path):
+    parent = straight_run / "models" / "tiny-trained.safetensors"
+    args = [a for a in TINY_ARGS if a not in ("resnet18", "--encoder")]
+    code = train_main(
+        [
+            *data,
+            *args,
+            "--epochs",
+            "1",
+            "--init",
+            str(parent),
+            "--out",
+            str(tmp_path / "run"),
+            "--export-dir",
+            str(tmp_path),
+            "--name",
+            "tuned",
+        ]
+    )
+    assert code == 0
+    card = registry.resolve(tmp_path / "tuned.safetensors").card
+    assert card.encoder == "resnet18"
+    assert card.training["parent"]["name"] == "tiny-trained"
+    assert card.training["parent"]["training"]["config"]["epochs"] == 2
+    assert "cores" in card.training["hardware"] or "GPU" in card.training["hardware"]
