@@ -77,10 +77,22 @@ class Crack:
     end_points: int
     severity: str
     mm_per_px: float | None = None
+    # mean model probability along the crack's skeleton, 0..1; None when only a mask was given
+    confidence: float | None = None
+    # pieces joined across small gaps along their direction: number of gaps, their total length
+    gaps: int = 0
+    gap_px: float = 0.0
+    # "profile": widths from the probability profile across the crack (sub-pixel);
+    # "mask": from the distance transform of the mask (no probability map given)
+    width_method: str = "mask"
 
     @property
     def id(self) -> int:
         return self.index + 1
+
+    @property
+    def gap_mm(self) -> float | None:
+        return _mm(self.gap_px, self.mm_per_px)
 
     @property
     def length_mm(self) -> float | None:
@@ -116,6 +128,8 @@ class ImageMeasurement:
     specks_removed: int
     labels: np.ndarray = field(repr=False, compare=False)  # int32 HxW, 0 = background
     skeleton: np.ndarray = field(repr=False, compare=False)  # bool HxW
+    min_confidence: float = 0.0
+    low_confidence_removed: int = 0  # cracks dropped by the minimum-confidence filter
 
     @property
     def n_cracks(self) -> int:
