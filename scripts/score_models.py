@@ -1,0 +1,176 @@
+"""Score crack models on every set of the bundled models' protocol and write it into the cards.
+
+    python scripts/score_models.py MODEL.safetensors [MODEL ...] [--threshold validation|card]
+        [--write-card] [--out benchmarks/results/FILE.json]
+
+Sets (splits from scripts/prepare_training_data.py, in runs/data):
+- CrackForest test (073..118): strict and 2-px precision / recall / F1, as `crackinspector
+  evaluate` reports them, plus the pixels marked in 128 px windows more than 8 px from any
+  labelled crack (crack-free road);
+- negatives test (every 5th crack-free photo, never trained on): mean share of each photo's
+  pixels marked as crack;
+- masonry test (every 5th crop, never trained on) and uav75 val: strict and 2-px F1.
+
+`--threshold validation` (the default) sets each model's threshold to the one that maximised
+strict F1 on its training run's validation mix (recorded in the card by crackinspector-train);
+`card` keeps the card's threshold. Probability maps are cached under scratch/probs by the
+weights' hash, so re-scoring at another threshold is cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from crackinspector.core.analysis.metrics import SetMetrics
+from crackinspector.core.infer.predictor import Predictor
+from crackinspector.core.io.imageio import read_image, read_mask
+from crackinspector.core.io.pairing import load_split
+from crackinspector.core.model.card import ModelCard
+from crackinspector.core.model.registry import weights_digest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+PREP = REPO / "runs" / "data"
+CACHE = REPO / "scratch" / "probs"
+
+
+def crack_free_windows(truth: np.ndarray, size: int = 128, margin: int = 8) -> np.ndarray:
+    """Boolean map of pixels inside size x size windows with no crack within `margin` px."""
+    near = cv2.dilate(truth.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+    free = np.zeros_like(truth, bool)
+    h, w = truth.shape
+    for y in range(0, h - size + 1, size // 2):
+        for x in range(0, w - size + 1, size // 2):
+            if not near[y : y + size, x : x + size].any():
+                free[y : y + size, x : x + size] = True
+    return free
+
+
+def _stems(split_file: Path, key: str) -> list[str]:
+    return sorted(load_split(split_file)[key])
+
+
+def sets() -> dict[str, list[tuple[Path, Path | None]]]:
+    """(image, mask or None for crack-free) per scored set."""
+
+    def labelled(name: str, split: Path, key: str) -> list[tuple[Path, Path | None]]:
+        folder = DATA / name
+        return [
+            (next((folder / "images").glob(f"{s}.*")), folder / "masks" / f"{s}.png")
+            for s in _stems(split, key)
+        ]
+
+    neg = DATA / "negatives" / "images"
+    return {
+        "crackforest_test": labelled("crackforest", DATA / "crackforest/split.json", "test"),
+        "masonry_test": labelled("masonry", PREP / "masonry.split.json", "test"),
+        "uav75_val": labelled("uav75", DATA / "uav75/split.json", "val"),
+        "negatives_test": [
+            (neg / f"{s}.jpg", None) for s in _stems(PREP / "negatives.split.json", "test")
+        ],
+    }
+
+
+def probability(predictor: Predictor, digest: str, set_name: str, image_path: Path) -> np.ndarray:
+    path = CACHE / digest[:16] / set_name / f"{image_path.stem}.png"
+    if path.exists():
+        return cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 65535.0
+    prob = predictor.predict(read_image(image_path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.round(prob * 65535.0).astype(np.uint16))
+    return prob
+
+
+def score(weights: Path, threshold_rule: str) -> dict:
+    card = ModelCard.load(weights.with_suffix(".json"))
+    validation = card.metrics.get("validation", {})
+    t = float(card.threshold)
+    if threshold_rule == "validation" and "best_threshold" in validation:
+        t = float(validation["best_threshold"])
+    predictor = Predictor(weights, device="cpu", backend="onnx")
+    digest = weights_digest(weights)
+    out: dict = {"threshold": t, "threshold_rule": threshold_rule}
+    started = time.perf_counter()
+    for set_name, items in sets().items():
+        if set_name == "negatives_test":
+            marked = [
+                float(np.mean(probability(predictor, digest, set_name, p) >= t)) * 100
+                for p, _ in items
+            ]
+            out[set_name] = {
+                "photos": len(marked),
+                "mean_marked_percent": float(np.mean(marked)),
+                "median_marked_percent": float(np.median(marked)),
+                "photos_over_1_percent": int(sum(m > 1.0 for m in marked)),
+            }
+            continue
+        metrics = SetMetrics(threshold=t)
+        free_marked = free_total = 0
+        for image_path, mask_path in items:
+            assert mask_path is not None
+            prob = probability(predictor, digest, set_name, image_path)
+            truth = read_mask(mask_path)
+            metrics.add(prob, truth)
+            if set_name == "crackforest_test":
+                free = crack_free_windows(truth)
+                free_marked += int(np.count_nonzero((prob >= t) & free))
+                free_total += int(np.count_nonzero(free))
+        r = metrics.result()
+        keys = ("images", "precision", "recall", "f1", "f1_tol2", "best_threshold", "best_f1")
+        out[set_name] = {k: r[k] for k in keys if k in r}
+        if set_name == "crackforest_test":
+            out[set_name]["crack_free_windows_marked_percent"] = (
+                100.0 * free_marked / max(1, free_total)
+            )
+    out["seconds"] = round(time.perf_counter() - started, 1)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="+", type=Path)
+    ap.add_argument("--threshold", choices=("validation", "card"), default="validation")
+    ap.add_argument("--write-card", action="store_true", help="store threshold and metrics")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    results = {"cpu": _cpu_model(), "models": {}}
+    for weights in args.models:
+        s = score(weights, args.threshold)
+        results["models"][str(weights)] = s
+        cf, neg = s["crackforest_test"], s["negatives_test"]
+        print(
+            f"{weights.name}: t={s['threshold']:.2f} CF test strict F1 {cf['f1']:.3f} 2-px F1 "
+            f"{cf['f1_tol2']:.3f} free windows {cf['crack_free_windows_marked_percent']:.2f}% | "
+            f"negatives {neg['mean_marked_percent']:.2f}% | masonry F1 "
+            f"{s['masonry_test']['f1']:.3f} | uav75 F1 {s['uav75_val']['f1']:.3f} "
+            f"({s['seconds']} s)",
+            flush=True,
+        )
+        if args.write_card:
+            card_path = weights.with_suffix(".json")
+            card = ModelCard.load(card_path)
+            card.threshold = s["threshold"]
+            card.metrics.update({k: v for k, v in s.items() if isinstance(v, dict)})
+            card.save(card_path)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"written {args.out}")
+    return 0
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
