@@ -10,6 +10,12 @@ full-size layers, measuring, exporting, the training wizard's checks) goes throu
             yield i                       # a progress report and a cancel point
         return "done"
 
+    def predict_one(path, progress, cancel):  # `progress` is passed when the function has it
+        # for work that reports through a callback: progress(value) is delivered to
+        # on_yielded exactly like a yielded value
+        return predictor.predict(read(path), progress=lambda d, n: progress((d, n)),
+                                 cancel=cancel.is_set)
+
     runner = TaskRunner("export", threads=1, parent=self)
     task = runner.start(
         count_to, 10,
@@ -58,7 +64,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QThread, QThreadPool
+from PySide6.QtCore import QObject, QThread, QThreadPool, Signal
 from superqt.utils import WorkerBase, create_worker
 
 from crackinspector.core.errors import Cancelled, FileProblem
@@ -105,6 +111,10 @@ def lower_thread_priority(niceness: int = 10) -> None:
             os.setpriority(os.PRIO_PROCESS, tid, min(current + niceness, 19))
 
 
+class _Reporter(QObject):
+    report = Signal(object)
+
+
 class Task:
     """One started job; see the module docstring. `cancel()` may be called at any time."""
 
@@ -116,6 +126,8 @@ class Task:
         self.outcome = "pending"  # pending | returned | errored | cancelled
         self._callbacks = callbacks
         self.worker: WorkerBase | None = None
+        self.reporter = _Reporter()  # created on the GUI thread: deliveries land there
+        self.reporter.report.connect(self._on_yielded)
 
     @property
     def cancelled(self) -> bool:
@@ -220,8 +232,11 @@ class TaskRunner(QObject):
             task.cancel_event.set()
             task.done = True
             return task
-        if "cancel" in inspect.signature(fn).parameters:
+        parameters = inspect.signature(fn).parameters
+        if "cancel" in parameters:
             kwargs["cancel"] = task.cancel_event
+        if "progress" in parameters:
+            kwargs["progress"] = task.reporter.report.emit
         job = _wrap(fn, self.low_priority, task.cancel_event)
         worker = create_worker(job, *args, _start_thread=False, _ignore_errors=True, **kwargs)
         task.worker = worker

@@ -114,3 +114,15 @@ def test_shutdown_joins_and_delivers_nothing_more(qtbot):
     assert got == [] and queued.cancelled
     late = runner.start(slow, on_returned=got.append)
     assert late.done and late.cancelled  # nothing starts after shutdown
+
+
+def test_a_progress_callback_reports_like_a_yield(runner, qtbot):
+    def with_callback(n: int, progress) -> int:
+        for i in range(n):
+            progress((i + 1, n))
+        return n
+
+    seen: list[object] = []
+    task = runner.start(with_callback, 3, on_yielded=seen.append, on_returned=seen.append)
+    qtbot.waitUntil(lambda: task.done, timeout=10_000)
+    assert seen == [(1, 3), (2, 3), (3, 3), 3]
