@@ -16,6 +16,7 @@ from PIL import Image, ImageFile
 from crackinspector.core.io.atomic import atomic_open
 from crackinspector.core.io.imageio import (
     ImageReadError,
+    MaskValueError,
     encode_image,
     find_images,
     image_size,
@@ -91,14 +92,14 @@ def test_grayscale(tmp_path: Path, photo: np.ndarray) -> None:
         assert np.array_equal(arr[..., c], np.asarray(gray))
 
 
-def test_rgba_lies_on_white(tmp_path: Path, photo: np.ndarray) -> None:
+def test_rgba_lies_on_neutral_grey(tmp_path: Path, photo: np.ndarray) -> None:
     alpha = np.full(photo.shape[:2], 255, np.uint8)
     alpha[:, :100] = 0  # transparent strip
     rgba = np.dstack([photo, alpha])
     arr = read_image(_save(Image.fromarray(rgba), tmp_path / "rgba.png"))
     assert arr.shape == photo.shape
     assert np.array_equal(arr[:, 100:], photo[:, 100:])
-    assert (arr[:, :100] == 255).all()
+    assert (arr[:, :100] == 128).all()  # neither white (edge detections) nor black (a crack)
 
 
 def test_palette(tmp_path: Path, photo: np.ndarray) -> None:
@@ -284,3 +285,92 @@ def test_atomic_writes_get_normal_file_permissions(tmp_path):
     for name in ("report.csv", "report.pdf"):
         mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
         assert mode == 0o666 & ~mask, oct(mode)
+
+
+# ---------------------------------------------------------------- masks: binary or refused
+
+
+@pytest.fixture(scope="module")
+def truth(crackforest: Path) -> np.ndarray:
+    with Image.open(crackforest / "masks" / "001.png") as img:
+        return np.asarray(img) > 0
+
+
+def _mask_file(tmp_path: Path, name: str, arr: np.ndarray, mode: str | None = None, **kw) -> Path:
+    img = Image.fromarray(arr) if mode is None else Image.fromarray(arr).convert(mode)
+    return _save(img, tmp_path / name, **kw)
+
+
+@pytest.mark.parametrize(
+    ("name", "scale", "dtype"),
+    [
+        ("m255.png", 255, np.uint8),
+        ("m01.png", 1, np.uint8),
+        ("m16.png", 65535, np.uint16),
+        ("m01.tif", 1, np.uint8),
+        ("m255.bmp", 255, np.uint8),
+    ],
+)
+def test_binary_masks_are_read(tmp_path: Path, truth: np.ndarray, name, scale, dtype) -> None:
+    arr = truth.astype(dtype) * dtype(scale)
+    assert np.array_equal(read_mask(_mask_file(tmp_path, name, arr)), truth)
+
+
+def test_palette_and_two_colour_masks(tmp_path: Path, truth: np.ndarray) -> None:
+    pal = Image.fromarray(truth.astype(np.uint8) * 3, mode="L").convert("P")
+    pal.putpalette([0, 0, 0] * 3 + [200, 30, 30] + [0, 0, 0] * 252)  # index 3 = red crack
+    assert np.array_equal(read_mask(_save(pal, tmp_path / "pal.png")), truth)
+    red = np.zeros((*truth.shape, 3), np.uint8)
+    red[truth] = (220, 20, 60)
+    assert np.array_equal(read_mask(_mask_file(tmp_path, "red.png", red)), truth)
+    gray_rgb = np.repeat((truth * 255).astype(np.uint8)[..., None], 3, axis=2)
+    assert np.array_equal(read_mask(_mask_file(tmp_path, "gray_rgb.png", gray_rgb)), truth)
+    one_bit = Image.fromarray(truth)
+    assert np.array_equal(read_mask(_save(one_bit, tmp_path / "bits.png")), truth)
+
+
+@pytest.mark.parametrize("quality", [50, 75, 95])
+def test_jpeg_masks_tolerate_ringing(tmp_path: Path, truth: np.ndarray, quality) -> None:
+    path = _mask_file(tmp_path, "m.jpg", truth.astype(np.uint8) * 255, quality=quality)
+    with Image.open(path) as img:
+        assert len(np.unique(np.asarray(img))) > 2  # really rings
+    mask = read_mask(path)
+    assert (mask != truth).mean() < 0.002
+
+
+@pytest.mark.parametrize(
+    ("values", "suffix"),
+    [
+        ((1, 128), ".png"),
+        ((0, 128), ".png"),
+        ((0, 1, 255), ".png"),
+        ((1, 128), ".jpg"),
+        ((0, 0.5), ".tif"),
+    ],
+)
+def test_non_binary_masks_are_refused_by_name(tmp_path: Path, truth, values, suffix) -> None:
+    lo, hi = values[0], values[-1]
+    arr = np.where(truth, hi, lo).astype(np.float32 if isinstance(hi, float) else np.uint8)
+    if len(values) == 3:
+        arr[:10, :10] = values[1]
+    path = _mask_file(tmp_path, f"odd{suffix}", arr)
+    with pytest.raises(MaskValueError) as err:
+        read_mask(path)
+    message = str(err.value)
+    assert str(path) in message and "not a binary mask" in message and "\n" not in message
+    assert isinstance(err.value, ImageReadError)
+
+
+def test_photo_saved_as_a_mask_is_refused(tmp_path: Path, photo: np.ndarray) -> None:
+    for name in ("photo_mask.png", "photo_mask.jpg"):
+        with pytest.raises(MaskValueError, match="not a binary mask"):
+            read_mask(_save(Image.fromarray(photo), tmp_path / name))
+    many = Image.fromarray(photo).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    with pytest.raises(MaskValueError, match="not a binary mask"):
+        read_mask(_save(many, tmp_path / "photo_palette.png"))
+
+
+def test_every_real_mask_set_is_accepted(shared_data: Path) -> None:
+    for name in ("crackforest", "masonry", "uav75"):
+        for path in sorted((shared_data / name / "masks").glob("*.png"))[:20]:
+            assert read_mask(path).any() or name == "uav75", path

@@ -24,6 +24,14 @@ class ImageReadError(FileProblem):
     """A file that is not a readable image: empty, truncated, corrupt, or another format."""
 
 
+class MaskValueError(ImageReadError):
+    """A readable image that is not a binary label mask (e.g. values 1 and 128): using it
+    would label the wrong pixels, so callers skip it with this reason."""
+
+
+TRANSPARENT_FILL = (128, 128, 128)  # neutral grey: neither a dark crack nor a bright edge
+
+
 def _open(path: Path) -> Image.Image:
     """Open and fully decode `path`, or raise ImageReadError saying why not.
 
@@ -83,8 +91,8 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 def to_rgb8(img: Image.Image) -> np.ndarray:
     """Any Pillow image as RGB uint8 (H, W, 3): gray, 16-bit, float, palette, alpha, CMYK.
 
-    Transparent pixels are laid on white (how a viewer shows them), so a cut-out crack photo
-    does not turn into black background that looks like a crack.
+    Transparent pixels are laid on neutral grey: on black a cut-out photo's border looks
+    like a crack, and on white the model finds "cracks" along the edge of the cut-out.
     """
     if img.mode in _SIXTEEN_BIT_MODES:
         arr = np.asarray(img).astype(np.float32) * (255.0 / 65535.0) + 0.5
@@ -97,7 +105,7 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
             img.mode == "P" and "transparency" in img.info
         ):
             img = img.convert("RGBA")
-            background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+            background = Image.new("RGBA", img.size, (*TRANSPARENT_FILL, 255))
             img = Image.alpha_composite(background, img)
         elif img.mode == "LAB":
             img = _lab_to_rgb(img)
@@ -112,7 +120,10 @@ def _lab_to_rgb(img: Image.Image) -> Image.Image:
     transform = ImageCms.buildTransform(
         ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
     )
-    return ImageCms.applyTransform(img, transform)
+    converted = ImageCms.applyTransform(img, transform)
+    if converted is None:  # only when applied in place, which we do not ask for
+        raise ValueError("colour transform returned nothing")
+    return converted
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -140,25 +151,95 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def read_mask(path: str | Path) -> np.ndarray:
-    """A label mask as booleans (H, W): any non-zero value (255, 1, a palette index) is crack."""
+    """A label mask as booleans (H, W), True = crack.
+
+    Accepted: 0/255 and 0/1 masks (gray, 16-bit, float or a gray RGB), two-colour palette
+    and RGB masks (the non-black colour is crack), and JPEG 0/255 masks with their ringing
+    around edges (thresholded at half). Anything else, e.g. values {1, 128} or a photo
+    saved under a mask's name, raises MaskValueError naming the file and its values: used
+    as it is, it would label every pixel as crack.
+    """
     path = Path(path)
     img = _open(path)
     try:
+        jpeg, mode = _is_jpeg(img), img.mode
+        if img.mode == "1":
+            return np.asarray(img, dtype=bool).copy()
         if img.mode == "P":
-            arr = np.asarray(img)  # palette indices: 0 is background
-        elif img.mode in ("RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV"):
-            arr = np.asarray(img.convert("L"))
+            arr = np.asarray(img)  # palette indices, 0 = background
+        elif img.mode in ("RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "LA", "PA"):
+            arr = _colour_mask(path, img, jpeg)
         else:
             arr = np.asarray(img)
-        jpeg = _is_jpeg(img)
     finally:
         img.close()
+    return _binary(path, arr, jpeg, palette=mode == "P")
+
+
+def _colour_mask(path: Path, img: Image.Image, jpeg: bool) -> np.ndarray:
+    """A colour mask as one channel: its gray value when R = G = B (or JPEG), else one
+    label per distinct colour so that `_binary` can demand exactly two of them."""
+    rgb = np.asarray(img.convert("RGB"))
+    gray = np.asarray(img.convert("L"))
+    if jpeg or (
+        np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+    ):
+        return gray
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8)
+    packed |= rgb[..., 2]
+    colours = np.unique(packed)
+    if len(colours) > 2 or colours[0] != 0:
+        shown = ", ".join(f"#{int(c):06x}" for c in colours[:4])
+        more = ", ..." if len(colours) > 4 else ""
+        raise MaskValueError(
+            path,
+            f"not a binary mask: {len(colours)} colours ({shown}{more}); expected black "
+            "background and one crack colour",
+        )
+    return (packed != 0).astype(np.uint8)
+
+
+def _value_counts(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of `arr` and how often each occurs (bincount for 8/16-bit: O(n))."""
+    if arr.dtype in (np.uint8, np.uint16):
+        counts = np.bincount(arr.ravel(), minlength=1)
+        values = np.flatnonzero(counts)
+        return values, counts[values]
+    return np.unique(arr, return_counts=True)
+
+
+def _binary(path: Path, arr: np.ndarray, jpeg: bool, palette: bool = False) -> np.ndarray:
     if arr.ndim == 3:
         arr = arr.max(axis=2)
     if np.issubdtype(arr.dtype, np.floating):
-        return arr > 0.5 * float(arr.max(initial=0) or 1)
-    # JPEG masks have ringing around edges: threshold at half instead of "non-zero"
-    return arr > (127 if arr.max(initial=0) > 1 and arr.dtype == np.uint8 and jpeg else 0)
+        if not np.isfinite(arr).all():
+            raise MaskValueError(path, "not a binary mask: it holds NaN or infinite values")
+    elif arr.dtype.kind not in "iub":
+        raise MaskValueError(path, f"not a binary mask: {arr.dtype} values")
+    values, counts = _value_counts(arr)
+    found = {float(v) for v in values}
+    if found <= {0.0, 1.0} or found <= {0.0, 255.0} or found <= {0.0, 65535.0}:
+        return arr > 0
+    if palette and len(found) == 2 and 0.0 in found:
+        return arr > 0  # a palette mask: index 0 is background, the one other index crack
+    if jpeg and arr.dtype == np.uint8:
+        # JPEG rings around edges: most pixels stay near 0 and 255, a few fall between
+        low = int(counts[values < 48].sum())
+        high = int(counts[values >= 208].sum())
+        middle = arr.size - low - high
+        if high and middle <= max(0.5 * high, 0.0005 * arr.size):
+            return arr > 127
+    shown = ", ".join(_short(v) for v in values[:4])
+    more = f", ... ({len(values)} values)" if len(values) > 4 else ""
+    raise MaskValueError(
+        path,
+        f"not a binary mask: values {shown}{more}; expected 0/255, 0/1 or a two-colour palette",
+    )
+
+
+def _short(v: float | np.generic) -> str:
+    f = float(v)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
 
 
 def _is_jpeg(img: Image.Image) -> bool:
