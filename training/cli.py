@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from crackinspector.core.errors import CrackInspectorError
 
 from .config import ENCODERS, LOSSES, OPTIMISERS, SCHEDULES, TrainConfig
+from .runlock import RunLock
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the run in RUN_DIR from its last complete epoch",
     )
     g.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing model of the same name in the export folder",
+    )
+    g.add_argument(
         "--events",
         default=None,
         metavar="FILE|-",
@@ -107,20 +114,33 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
 
 
+def _lock(out: str) -> RunLock | None:
+    """The run folder's lock, taken before torch is even imported (so a GUI looking for
+    running runs sees this one at once); under torchrun only rank 0 writes and locks."""
+    if os.environ.get("RANK", "0") != "0":
+        return None
+    return RunLock(out).acquire()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .loop import fit
-
     cfg = config_from_args(args)
+    lock = None
     try:
         if not args.resume:
             cfg.validate()
-        end = fit(cfg, resume=args.resume, events_to=args.events)
+        lock = _lock(args.out)
+        from .loop import fit
+
+        end = fit(cfg, resume=args.resume, events_to=args.events, force=args.force)
     except (CrackInspectorError, ValueError) as exc:
         print(f"crackinspector-train: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        if lock is not None:
+            lock.release()
     print(f"{end['status']}: best epoch {end['best_epoch']}, model {end['model']}", file=sys.stderr)
     return 0 if end["status"] in ("finished", "stopped") else 1
 

@@ -1,7 +1,7 @@
 """Training data: pairs loaded into memory, split, and sampled as augmented crops.
 
-Pairing and checking live in crackinspector.core.io.pairing (shared with evaluate and the GUI);
-training refuses to start on an empty or fully invalid set and says why.
+Pairing and checking live in crackinspector.core.io.pairing (shared with evaluate), which
+pairs are used in training.plan (shared with the GUI wizard).
 """
 
 from __future__ import annotations
@@ -9,36 +9,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from crackinspector.core.io.imageio import read_image, read_mask
-from crackinspector.core.io.pairing import (  # noqa: F401 - re-exported for training callers
-    DataError,
-    Pair,
-    PairingReport,
-    apply_split,
-    load_split,
-    pair_folders,
-)
+from crackinspector.core.io import pairing
+from crackinspector.core.io.pairing import DataError, Pair
+
+__all__ = ["CrackDataset", "DataError", "Pair", "epoch_order", "load_pair", "to_tensor"]
 
 from .augment import augment_pair
 
 
-def random_split(pairs: list[Pair], fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
-    """A seeded random fraction of the pairs for validation (at least one when fraction > 0)."""
-    if fraction <= 0:
-        return pairs, []
-    order = np.random.default_rng(seed).permutation(len(pairs))
-    n_val = max(1, round(len(pairs) * fraction))
-    val_idx = set(order[:n_val].tolist())
-    return [p for i, p in enumerate(pairs) if i not in val_idx], [pairs[i] for i in sorted(val_idx)]
-
-
 def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
-    """Image RGB uint8 and mask uint8 0/1, as read for training."""
-    image = read_image(pair.image)
-    mask = read_mask(pair.mask).astype(np.uint8)
-    if mask.shape != image.shape[:2]:
-        raise DataError(f"{pair.mask}: mask size differs from its image")
-    return image, mask
+    """Image RGB uint8 (EXIF orientation applied) and mask uint8 0/1, as read for training;
+    a CrackInspectorError naming the file when the pair cannot be used."""
+    image, mask = pairing.load_pair(pair)
+    return image, mask.astype(np.uint8)
 
 
 def to_tensor(image: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:

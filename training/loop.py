@@ -9,6 +9,7 @@ import io
 import math
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from crackinspector.core.analysis.metrics import SetMetrics
+from crackinspector.core.errors import CrackInspectorError
 from crackinspector.core.io.atomic import atomic_write_text
 from crackinspector.core.model import registry
 from crackinspector.core.model.card import ModelCard
@@ -30,11 +32,28 @@ from crackinspector.core.model.device import (
 )
 
 from . import data as tdata
-from .checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    BEST,
+    LAST,
+    CheckpointError,
+    load_checkpoint,
+    remove_partial_files,
+    save_checkpoint,
+)
 from .config import TrainConfig
 from .distributed import DistInfo, broadcast_flag, cleanup, init_distributed, shard, sum_across
-from .events import EventWriter
+from .events import EventWriter, read_events
 from .losses import make_loss
+from .plan import (
+    DataPlan,
+    plan_data,
+    require_training_pairs,
+    samples_per_epoch,
+    steps_per_epoch,
+    write_data_record,
+)
+
+Sample = tuple[np.ndarray, np.ndarray]
 
 STOP_FILE = "STOP"
 CSV_FIELDS = (
@@ -79,45 +98,56 @@ class _StopFlag:
         return self.signalled or (self.run_dir / STOP_FILE).exists()
 
 
-def gather_data(cfg: TrainConfig, log) -> tuple[list[tdata.Pair], np.ndarray, list[tdata.Pair]]:
-    """Training pairs with their sampling weights, and validation pairs, from the config."""
-    train: list[tdata.Pair] = []
-    weights: list[float] = []
-    val: list[tdata.Pair] = []
-    for i, (images, masks) in enumerate(zip(cfg.images, cfg.masks, strict=True)):
-        report = tdata.pair_folders(images, masks)
-        log(f"{images}: {report.summary()}")
-        for p in report.images_without_mask:
-            log(f"{p}: no mask with this name in {masks}")
-        for p in report.masks_without_image:
-            log(f"{p}: no image with this name in {images}")
-        for problem in report.problems:
-            log(problem)
-        pairs = report.pairs
-        split_file = cfg.splits[i] if len(cfg.splits) > 1 else (cfg.splits or [None])[0]
-        if split_file:
-            pairs, val_part = tdata.apply_split(pairs, tdata.load_split(split_file))
-            val += val_part
-        train += pairs
-        weights += [cfg.oversample[i] if cfg.oversample else 1.0] * len(pairs)
-    for images, masks in zip(cfg.val_images, cfg.val_masks, strict=True):
-        report = tdata.pair_folders(images, masks)
-        log(f"{images} (validation): {report.summary()}")
-        for problem in report.problems:
-            log(problem)
-        val += report.pairs
-    if cfg.val_fraction > 0:
-        idx = np.arange(len(train))
-        rest, held = tdata.random_split(list(idx), cfg.val_fraction, cfg.seed)
-        val += [train[i] for i in held]
-        weights = [weights[i] for i in rest]
-        train = [train[i] for i in rest]
-    if not train:
-        raise tdata.DataError(
-            "no usable training pairs: check that image and mask files share their names "
-            "and sizes (see the messages above)"
-        )
-    return train, np.asarray(weights, dtype=np.float64), val
+def load_data(
+    cfg: TrainConfig, log: Callable[[str], None]
+) -> tuple[DataPlan, list[Sample], list[Sample]]:
+    """The run's data plan (training.plan) with every pair decoded once: the decode is the
+    check, so a truncated photo or a mask of another size is skipped and named, never fatal."""
+    loaded: dict[tuple[Path, Path], Sample] = {}
+
+    def load(pair: tdata.Pair) -> str | None:
+        try:
+            loaded[(pair.image, pair.mask)] = tdata.load_pair(pair)
+        except CrackInspectorError as exc:
+            return str(exc)
+        return None
+
+    plan = plan_data(cfg, load)
+    for line in plan.log_lines():
+        log(line)
+    require_training_pairs(plan, cfg.batch_size, cfg.steps_per_epoch)
+    train = [loaded[(p.image, p.mask)] for p in plan.train]
+    val = [loaded[(p.image, p.mask)] for p in plan.val]
+    return plan, train, val
+
+
+def model_target(cfg: TrainConfig, run_dir: Path) -> Path:
+    """Where the run's model goes: <export dir>/<name>.safetensors."""
+    folder = Path(cfg.export_dir) if cfg.export_dir else registry.user_models_dir()
+    return folder / f"{cfg.name or run_dir.name}.safetensors"
+
+
+def exported_by_run(run_dir: Path) -> set[Path]:
+    """Models this run folder exported before (its end events say so)."""
+    path = run_dir / "events.jsonl"
+    if not path.exists():
+        return set()
+    return {
+        Path(e["model"]).resolve()
+        for e in read_events(path)
+        if e.get("type") == "end" and e.get("model")
+    }
+
+
+def check_model_target(cfg: TrainConfig, run_dir: Path, force: bool) -> None:
+    """Refuse to replace a model of the same name that this run did not write itself."""
+    target = model_target(cfg, run_dir)
+    if force or not target.exists() or target.resolve() in exported_by_run(run_dir):
+        return
+    raise tdata.DataError(
+        f"{target}: a model named {target.stem!r} already exists; give another --name "
+        "or --force to replace it"
+    )
 
 
 def make_optimiser(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -248,18 +278,26 @@ def export_model(
         "train_seconds": round(sum(r.get("seconds", 0.0) for r in history), 1),
         "hardware": hardware_summary(pick_device(cfg.device)),
     }
-    folder = Path(cfg.export_dir) if cfg.export_dir else registry.user_models_dir()
-    return registry.save_model(model, card, folder).weights_path
+    target = model_target(cfg, run_dir)
+    return registry.save_model(model, card, target.parent).weights_path
 
 
-def fit(cfg: TrainConfig, resume: bool = False, events_to: str | None = None) -> dict[str, Any]:
-    """Train as `cfg` says; returns the end event. Safe to kill at any point."""
+def fit(
+    cfg: TrainConfig, resume: bool = False, events_to: str | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Train as `cfg` says; returns the end event. Safe to kill at any point.
+
+    The caller holds the run folder's lock (training.runlock; the CLI takes it)."""
     run_dir = Path(cfg.out)
     if resume:
         if not (run_dir / "config.json").exists():
             raise tdata.DataError(f"{run_dir}: nothing to resume (no config.json)")
-        cfg = TrainConfig.load(run_dir / "config.json")
+        try:
+            cfg = TrainConfig.load(run_dir / "config.json")
+        except (OSError, ValueError, TypeError) as exc:
+            raise tdata.DataError(f"{run_dir / 'config.json'}: cannot be read ({exc})") from None
     cfg.validate()
+    check_model_target(cfg, run_dir, force)
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
@@ -279,6 +317,8 @@ def fit(cfg: TrainConfig, resume: bool = False, events_to: str | None = None) ->
     stop.install()
     if info.is_main:
         (run_dir / STOP_FILE).unlink(missing_ok=True)
+        for path in remove_partial_files(run_dir):
+            log(f"removed {path.name}, left by a write that was cut short")
     try:
         return _fit(cfg, resume, run_dir, device, info, amp, events, log, stop)
     except BaseException as exc:
@@ -320,18 +360,11 @@ class _Run:
 
 def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
-    train_pairs, weights, val_pairs = gather_data(cfg, log)
-    if cfg.val_limit and len(val_pairs) > cfg.val_limit:
-        keep = np.random.default_rng(cfg.seed).permutation(len(val_pairs))[: cfg.val_limit]
-        val_pairs = [val_pairs[i] for i in sorted(keep)]
-    log(f"loading {len(train_pairs)} training and {len(val_pairs)} validation pairs")
-    if not cfg.steps_per_epoch and len(train_pairs) < cfg.batch_size:
-        raise tdata.DataError(
-            f"only {len(train_pairs)} training pairs for a batch size of {cfg.batch_size}: "
-            "lower --batch-size or set --steps-per-epoch"
-        )
-    train_samples = [tdata.load_pair(p) for p in train_pairs]
-    val_samples = [tdata.load_pair(p) for p in val_pairs]
+    plan, train_samples, val_samples = load_data(cfg, log)
+    weights = np.asarray(plan.weights, dtype=np.float64)
+    log(f"loading {len(train_samples)} training and {len(val_samples)} validation pairs")
+    if info.is_main:
+        write_data_record(run_dir, plan)
 
     model, card = initial_model(cfg)
     model.to(device)
@@ -345,22 +378,29 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
     dataset = tdata.CrackDataset(
         train_samples, cfg.crop_size, cfg.augment, card.mean, card.std, cfg.seed
     )
-    per_epoch = cfg.steps_per_epoch * cfg.batch_size * info.world_size or len(train_samples)
-    steps_per_epoch = max(1, (per_epoch // info.world_size) // cfg.batch_size)
+    n_steps = steps_per_epoch(
+        len(train_samples), cfg.batch_size, cfg.steps_per_epoch, info.world_size
+    )
     opt = make_optimiser(cfg, model)
-    sched = make_scheduler(cfg, opt, steps_per_epoch * cfg.epochs)
+    sched = make_scheduler(cfg, opt, n_steps * cfg.epochs)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     loss_fn = make_loss(cfg.loss)
 
     start_epoch, history, best_score, best_epoch = 0, [], -1.0, None
     if resume and (run_dir / LAST).exists():
         state = load_checkpoint(run_dir / LAST)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimiser"])
-        sched.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        start_epoch, history = state["epoch"], state["history"]
-        best_score, best_epoch = state["best_score"], state["best_epoch"]
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimiser"])
+            sched.load_state_dict(state["scheduler"])
+            scaler.load_state_dict(state["scaler"])
+            start_epoch, history = state["epoch"], state["history"]
+            best_score, best_epoch = state["best_score"], state["best_epoch"]
+        except (KeyError, RuntimeError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
+            raise CheckpointError(
+                f"{run_dir / LAST}: does not fit this run's model and settings ({reason})"
+            ) from None
         log(f"resuming after epoch {start_epoch}")
     elif info.is_main:
         cfg.save(run_dir / "config.json")
@@ -374,10 +414,10 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
             val_images=len(val_samples),
             world_size=info.world_size,
             resumed_from_epoch=start_epoch,
-            steps_per_epoch=steps_per_epoch,
+            steps_per_epoch=n_steps,
         )
 
-    run = _Run(cfg, device, amp, info, events, stop, net, dataset, weights, steps_per_epoch,
+    run = _Run(cfg, device, amp, info, events, stop, net, dataset, weights, n_steps,
                opt, sched, scaler, loss_fn)  # fmt: skip
     status, message = "finished", ""
     try:
@@ -432,9 +472,7 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
 def _run_epoch(run: _Run, epoch: int) -> dict[str, Any]:
     """One pass of training steps; returns the epoch's row of metrics.csv (without validation)."""
     cfg, info = run.cfg, run.info
-    order = tdata.epoch_order(
-        run.weights, cfg.steps_per_epoch * cfg.batch_size * info.world_size, cfg.seed, epoch
-    )
+    order = tdata.epoch_order(run.weights, samples_per_epoch(cfg, info.world_size), cfg.seed, epoch)
     run.dataset.set_epoch(epoch, shard(order, info)[: run.steps_per_epoch * cfg.batch_size])
     loader = torch.utils.data.DataLoader(
         run.dataset,

@@ -19,10 +19,10 @@ from tqdm import tqdm
 
 from crackinspector.core.model.card import ModelCard
 from crackinspector.gui.training import install_training_menu
-from crackinspector.gui.training.compare import NOT_MEASURED, comparable, comparison_rows
-from crackinspector.gui.training.logtext import StderrCleaner
-from crackinspector.gui.training.paths import default_run_name, name_problem
 from crackinspector.gui.training.wizard import TrainingWizard
+from training.compare import NOT_MEASURED, comparable, comparison_rows
+from training.logtext import StderrCleaner
+from training.names import default_run_name, name_problem
 
 WAIT_MS = 30_000
 
@@ -81,7 +81,7 @@ def test_missing_masks_are_refused_and_listed(qtbot, wizard, tmp_path, crackfore
 def test_size_mismatch_is_refused_naming_the_files(qtbot, wizard, tmp_path, crackforest):
     images, masks = copy_pairs(crackforest, tmp_path)
     for mask in masks.iterdir():
-        Image.open(mask).resize((240, 160)).save(mask)
+        Image.open(mask).resize((240, 160), Image.Resampling.NEAREST).save(mask)
     set_folders(qtbot, wizard, images, masks)
     page = wizard.data_page
     assert not next_enabled(wizard)
@@ -263,7 +263,7 @@ def test_comparison_is_honest_about_different_validation_sets():
 
 def test_preview_thumbnail_shape_matches_the_photo_aspect(crackforest):
     from crackinspector.core.io.pairing import Pair
-    from crackinspector.gui.training.datacheck import make_previews
+    from training.preview import make_previews
 
     pair = Pair("001", crackforest / "images" / "001.jpg", crackforest / "masks" / "001.png")
     ((_stem, thumb),) = make_previews([pair], height=64)

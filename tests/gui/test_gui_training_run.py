@@ -16,10 +16,10 @@ from test_gui_training_support import (  # noqa: F401 - fixtures
     wait_done,
 )
 
-from crackinspector.gui.training.history import IMAGENET_HINT
 from crackinspector.gui.training.manager import run_manager
-from crackinspector.gui.training.runs import list_runs
 from crackinspector.gui.training.ui import TrainingUi
+from training.history import IMAGENET_HINT
+from training.runs import list_runs
 
 
 @pytest.mark.slow

@@ -14,8 +14,8 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtGui import QColor
 
+from crackinspector.gui.tasks import running_tasks
 from crackinspector.gui.training.manager import run_manager
-from crackinspector.gui.training.tasks import live_tasks
 
 RUN_MS = 240_000  # one tiny run: ~30 s alone, several times that beside long training jobs
 STEMS = ("001", "002", "003", "004")
@@ -28,7 +28,7 @@ def training_isolation(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("CRACKINSPECTOR_MODELS_DIR", str(tmp_path / "models"))
     yield
     # a cancelled time estimate ends at its next step; give it that long, no more
-    qtbot.waitUntil(lambda: not live_tasks(), timeout=30_000)
+    qtbot.waitUntil(lambda: not running_tasks(), timeout=30_000)
     running = run_manager().running()
     for proc in running:
         proc.terminate(2000)

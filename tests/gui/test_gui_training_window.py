@@ -19,8 +19,8 @@ from test_gui_training_support import (  # noqa: F401 - fixtures
 )
 
 from crackinspector.gui.training.chart import SMOOTH
-from crackinspector.gui.training.compare import NOT_MEASURED
 from crackinspector.gui.training.manager import run_manager
+from training.compare import NOT_MEASURED
 
 
 @pytest.mark.slow

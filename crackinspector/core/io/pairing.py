@@ -10,8 +10,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crackinspector.core.errors import CrackInspectorError, FileProblem
-from crackinspector.core.io.imageio import IMAGE_EXTENSIONS, image_size
+import numpy as np
+
+from crackinspector.core.errors import CrackInspectorError
+from crackinspector.core.io.imageio import IMAGE_EXTENSIONS, read_image, read_mask
 
 
 class DataError(CrackInspectorError):
@@ -50,7 +52,8 @@ def _by_stem(folder: Path) -> dict[str, Path]:
 
 
 def pair_folders(images: str | Path, masks: str | Path, check: bool = True) -> PairingReport:
-    """Pair `images/X.*` with `masks/X.*`; with `check`, read both and compare their sizes."""
+    """Pair `images/X.*` with `masks/X.*`; with `check`, decode both as training does
+    (`load_pair`) and leave out, by name, every pair that cannot be used."""
     images, masks = Path(images), Path(masks)
     for folder in (images, masks):
         if not folder.is_dir():
@@ -70,15 +73,26 @@ def pair_folders(images: str | Path, masks: str | Path, check: bool = True) -> P
     return report
 
 
+def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """The pair as training and evaluation read it: the photo RGB uint8 with its EXIF
+    orientation applied (`read_image`), the mask boolean; raises a CrackInspectorError
+    naming the file when either cannot be read or the mask's size differs from the photo
+    as loaded (a mask drawn on the stored, unrotated pixels of a rotated photo)."""
+    image = read_image(pair.image)
+    mask = read_mask(pair.mask)
+    if mask.shape != image.shape[:2]:
+        (mh, mw), (ih, iw) = mask.shape, image.shape[:2]
+        raise DataError(f"{pair.mask}: mask is {mw}x{mh} but its image is {iw}x{ih}")
+    return image, mask
+
+
 def check_pair(pair: Pair) -> str | None:
-    """None when the pair is usable, else "path: reason"."""
+    """None when the pair is usable, else "path: reason". Decodes both files exactly as
+    `load_pair` does (so a truncated photo or a rotated one is judged as training sees it)."""
     try:
-        isize = image_size(pair.image)
-        msize = image_size(pair.mask)
-    except FileProblem as exc:
+        load_pair(pair)
+    except CrackInspectorError as exc:
         return str(exc)
-    if isize != msize:
-        return f"{pair.mask}: mask is {msize[0]}x{msize[1]} but its image is {isize[0]}x{isize[1]}"
     return None
 
 

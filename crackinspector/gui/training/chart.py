@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .history import RunHistory
+from training.history import RunHistory
 
 RAW = QColor(90, 140, 210, 130)
 SMOOTH = QColor(31, 96, 196)

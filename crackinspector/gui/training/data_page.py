@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from .datacheck import FOLDERS, FRACTION, SPLIT, DataCheck, DataChoice, check_data
-from .datacheck import split_dataset_folder as dataset_parts
-from .tasks import Task
+from crackinspector.gui.tasks import TaskRunner, one_line
+from training.check import FOLDERS, FRACTION, SPLIT, DataCheck, DataChoice, check_data
+from training.check import split_dataset_folder as dataset_parts
 
 DEBOUNCE_MS = 300
 
@@ -52,10 +52,6 @@ def to_pixmap(rgb) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
-def _check(_cancel, choice: DataChoice) -> DataCheck:
-    return check_data(choice)
-
-
 class DataPage(QWizardPage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,8 +62,7 @@ class DataPage(QWizardPage):
             "folders."
         )
         self.check: DataCheck | None = None
-        self._generation = 0
-        self._task: Task | None = None
+        self._tasks = TaskRunner("training-data-check", parent=self)
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.run_check)
 
@@ -196,7 +191,7 @@ class DataPage(QWizardPage):
     # ------------------------------------------------------------------ checking
     def schedule_check(self, *_: object) -> None:
         """Restart the pause; the data is checked once typing stops."""
-        self._generation += 1
+        self._tasks.cancel()
         self.check = None
         self.summary_label.setText("Checking…" if self.images_edit.text() else "")
         self.completeChanged.emit()
@@ -205,27 +200,20 @@ class DataPage(QWizardPage):
     def run_check(self) -> None:
         """Check now (the folders' contents may have changed since the last check)."""
         self._timer.stop()
-        if self._task is not None:
-            self._task.cancel.set()
-        self._generation += 1
         self.check = None
         self.completeChanged.emit()
-        generation = self._generation
-        task = Task("training-data-check", generation, _check, self.choice())
-        task.succeeded.connect(self._checked)
-        task.failed.connect(self._check_failed)
-        self._task = task.start_task()
+        self._tasks.start(
+            check_data,
+            self.choice(),
+            key="check",  # a newer check replaces an unfinished one
+            on_returned=self._checked,
+            on_errored=self._check_failed,
+        )
 
-    def is_checking(self) -> bool:
-        return self.check is None
+    def _check_failed(self, exc: BaseException) -> None:
+        self._checked(DataCheck(reason=one_line(exc)))
 
-    def _check_failed(self, generation: int, reason: str) -> None:
-        self._checked(generation, DataCheck(reason=reason))
-
-    def _checked(self, generation: int, result: DataCheck) -> None:
-        if generation != self._generation:
-            return  # the choice changed since
-        self._task = None
+    def _checked(self, result: DataCheck) -> None:
         self.check = result
         self._show(result)
         self.completeChanged.emit()
@@ -264,6 +252,6 @@ class DataPage(QWizardPage):
         return self.isComplete()
 
     def cancel_tasks(self) -> None:
+        """Stop checking and join the check's thread (it ends at its next pair)."""
         self._timer.stop()
-        if self._task is not None:
-            self._task.cancel.set()
+        self._tasks.shutdown()

@@ -29,12 +29,12 @@ from PySide6.QtWidgets import (
 from crackinspector.core.errors import ModelError
 from crackinspector.core.model.card import ModelCard
 from crackinspector.core.model.registry import ModelInfo
+from training.history import RunHistory
+from training.runs import FINISHED, RUNNING, STOPPED, RunRecord, read_run
 
 from .chart import LossChart
-from .history import RunHistory
 from .manager import RunManager
 from .process import TrainingProcess
-from .runs import FINISHED, RUNNING, STOPPED, RunRecord, read_run
 from .widgets import ComparisonTable, LogPane, confirm_resume
 
 

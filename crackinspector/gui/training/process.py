@@ -18,10 +18,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
 from crackinspector.core.io.atomic import atomic_write_text
-
-from .history import RunHistory
-from .logtext import StderrCleaner
-from .runs import FAILED, INTERRUPTED, RUNNING
+from training.history import RunHistory
+from training.logtext import StderrCleaner
+from training.runs import FAILED, INTERRUPTED, RUNNING
 
 STOP_FILE = "STOP"  # training.loop.STOP_FILE (not imported: that module pulls in torch)
 

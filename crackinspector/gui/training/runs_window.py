@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from training.names import runs_dir
+from training.runs import RunRecord, list_runs
+
 from .manager import RunManager
-from .paths import runs_dir
-from .runs import RunRecord, list_runs
 from .widgets import confirm_resume
 
 COLUMNS = ("Run", "Status", "Encoder", "Epochs", "Best F1", "Started")

@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from crackinspector.gui.tasks import TaskRunner, one_line
 from training.config import TrainConfig
+from training.estimate import StepTiming, epoch_seconds, measure_step
+from training.plan import log_every, steps_per_epoch
 
-from .estimate import StepTiming, epoch_seconds, measure_step, steps_per_epoch
 from .monitor import format_duration
-from .tasks import Task
 
 ESTIMATE_DELAY_MS = 800
 
@@ -108,7 +109,7 @@ class SettingsPage(QWizardPage):
 
         self.timing: StepTiming | None = None
         self._timing_key: tuple | None = None
-        self._task: Task | None = None
+        self._tasks = TaskRunner("training-time-estimate", parent=self)
         self._timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._timer.timeout.connect(self.measure)
         for spin in (self.batch, self.crop, self.steps, self.epochs):
@@ -171,23 +172,24 @@ class SettingsPage(QWizardPage):
         self._timer.start()
 
     def measure(self) -> None:
-        self.cancel_tasks()
         key = self._key()
-        task = Task("training-time-estimate", key, measure_step, *key)
-        task.succeeded.connect(self._measured)
-        task.failed.connect(self._measure_failed)
-        self._task = task.start_task()
+        self._tasks.start(
+            measure_step,
+            *key,
+            key="estimate",  # a newer measurement replaces an unfinished one
+            on_returned=lambda timing: self._measured(key, timing),
+            on_errored=lambda exc: self._measure_failed(key, exc),
+        )
 
     def _measured(self, key: tuple, timing: StepTiming) -> None:
         if key != self._key():
             return
-        self._task = None
         self.timing, self._timing_key = timing, key
         self._show_estimate()
 
-    def _measure_failed(self, key: tuple, reason: str) -> None:
+    def _measure_failed(self, key: tuple, exc: BaseException) -> None:
         if key == self._key():
-            self._task = None
+            reason = one_line(exc)
             self.estimate_label.setText(f"Time per epoch: could not be measured ({reason}).")
 
     def _show_estimate(self) -> None:
@@ -212,10 +214,13 @@ class SettingsPage(QWizardPage):
         return epoch_seconds(self.timing, steps, n_val)
 
     def cancel_tasks(self) -> None:
+        """Stop a measurement (it ends at its next step); `shutdown` also joins it."""
         self._timer.stop()
-        if self._task is not None:
-            self._task.cancel.set()
-            self._task = None
+        self._tasks.cancel()
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self._tasks.shutdown()
 
     # ------------------------------------------------------------------ values
     def args(self) -> list[str]:
@@ -238,8 +243,8 @@ class SettingsPage(QWizardPage):
             str(self.steps.value()),
         ]
         # about 50 loss points per epoch on the chart, one per step for short epochs
-        steps = steps_per_epoch(self._counts()[0], self.batch.value(), self.steps.value())
-        args += ["--log-every", str(max(1, steps // 50))]
+        every = log_every(self._counts()[0], self.batch.value(), self.steps.value())
+        args += ["--log-every", str(every)]
         if self.optimiser.currentData() == "sgd":
             args += ["--momentum", f"{self.momentum.value():g}"]
         if not self.augment.isChecked():

@@ -15,8 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from crackinspector.core.model.registry import user_models_dir
-
-from .paths import default_run_name, name_problem, runs_dir
+from training.names import default_run_name, name_problem, runs_dir
 
 
 class SummaryPage(QWizardPage):

@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from crackinspector.core.model.card import ModelCard
-
-from .compare import NOT_MEASURED, comparable, comparison_rows
-from .runs import INTERRUPTED, RECENT_S, RunRecord
+from training.compare import NOT_MEASURED, comparable, comparison_rows
+from training.runs import INTERRUPTED, RECENT_S, RunRecord
 
 
 def confirm_resume(parent: QWidget, record: RunRecord, known_here: bool) -> bool:

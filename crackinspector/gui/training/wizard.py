@@ -10,12 +10,13 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
+from training.check import FOLDERS, FRACTION, SPLIT, DataCheck, choice_args
+from training.names import runs_dir
+
 from .data_page import DataPage
-from .datacheck import FOLDERS, FRACTION, SPLIT, DataCheck
 from .manager import RunManager, run_manager
 from .model_page import FINETUNE, IMAGENET, ModelPage
 from .monitor import format_duration
-from .paths import runs_dir
 from .settings_page import SettingsPage
 from .summary_page import SummaryPage
 
@@ -47,19 +48,7 @@ class TrainingWizard(QWizard):
         return self.model_page.encoder()
 
     def build_args(self, run_dir: Path) -> list[str]:
-        c = self.data_page.choice()
-        args = ["--images", str(Path(c.images).resolve()), "--masks", str(Path(c.masks).resolve())]
-        if c.validation == FRACTION:
-            args += ["--val-fraction", f"{c.val_fraction:g}"]
-        elif c.validation == SPLIT:
-            args += ["--split", str(Path(c.split_file).resolve())]
-        elif c.validation == FOLDERS:
-            args += [
-                "--val-images",
-                str(Path(c.val_images).resolve()),
-                "--val-masks",
-                str(Path(c.val_masks).resolve()),
-            ]
+        args = choice_args(self.data_page.choice())
         args += ["--encoder", self.encoder(), "--init", self.model_page.init_arg()]
         args += self.settings_page.args()
         args += ["--out", str(run_dir), "--export-dir", str(self.summary_page.export_dir())]
@@ -130,5 +119,5 @@ class TrainingWizard(QWizard):
 
     def done(self, result: int) -> None:
         self.data_page.cancel_tasks()
-        self.settings_page.cancel_tasks()
+        self.settings_page.shutdown()
         super().done(result)

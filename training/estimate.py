@@ -1,4 +1,5 @@
-"""How long an epoch will take, measured rather than guessed (Qt-free; runs in a thread).
+"""How long an epoch will take, measured rather than guessed (Qt-free; the wizard runs it in
+a background task).
 
 Times real forward+backward+SGD steps of the chosen encoder at the chosen batch size and
 crop on the chosen device, with the trainer's own loss and mixed precision: one untimed
@@ -14,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from crackinspector.core.errors import Cancelled
 
@@ -29,13 +31,15 @@ class StepTiming:
 
 
 def measure_step(
-    cancel: threading.Event,
     encoder: str,
     batch: int,
     crop: int,
     device: str,
     val_size: tuple[int, int] = (0, 0),
+    cancel: threading.Event | None = None,
 ) -> StepTiming:
+    """Seconds per training step and per validation image, on `device`; `cancel` is
+    checked before every step (Cancelled is raised)."""
     import torch
 
     from crackinspector.core.model.card import ModelCard
@@ -51,6 +55,8 @@ def measure_step(
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 3, crop, crop, generator=gen).to(dev)
     y = (torch.rand(batch, 1, crop, crop, generator=gen) > 0.97).float().to(dev)
+
+    cancel = cancel or threading.Event()
 
     def step() -> None:
         if cancel.is_set():
@@ -72,7 +78,9 @@ def measure_step(
     return StepTiming(per_step, _time_forward(model, dev, amp, val_size, cancel), str(dev))
 
 
-def _time_forward(model, dev, amp, size: tuple[int, int], cancel: threading.Event) -> float:
+def _time_forward(
+    model: Any, dev: Any, amp: Any, size: tuple[int, int], cancel: threading.Event
+) -> float:
     """Seconds of one validation forward pass on a (w, h) image; 0 without a size."""
     import torch
 
@@ -95,10 +103,6 @@ def _time_forward(model, dev, amp, size: tuple[int, int], cancel: threading.Even
     return seconds * (w * h) / (tw * th)
 
 
-def steps_per_epoch(n_train: int, batch: int, fixed_steps: int) -> int:
-    """As the trainer counts them: a fixed number, else one pass over the training pairs."""
-    return fixed_steps if fixed_steps > 0 else max(1, n_train // batch)
-
-
 def epoch_seconds(timing: StepTiming, steps: int, n_val: int) -> float:
+    """An epoch: its training steps plus one forward pass per validation image."""
     return timing.seconds_per_step * steps + timing.seconds_per_val_image * n_val
