@@ -23,7 +23,8 @@ class ModelCard:
     """Everything needed to rebuild a model and run it the way it was trained.
 
     `mean`/`std` apply to RGB scaled to 0..1. `metrics` and `training` are free-form dicts
-    written by the training pipeline (validation and test metrics, the run's config).
+    written by the training pipeline (validation and test metrics, the run's config);
+    `precision_checks` records accuracy at each inference precision.
     """
 
     name: str
@@ -44,6 +45,10 @@ class ModelCard:
     weights_dtype: str = "float16"
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # {precision: {"strict_f1", "tolerant_f1", "on", ...}}: the accuracy check of each
+    # precision ("fp32", "int8", "bf16"); `--precision auto` uses only checked precisions.
+    # Written by benchmarks/bench_precision.py --write-card (core/infer/precision.py).
+    precision_checks: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = {"format": CARD_FORMAT, "format_version": CARD_FORMAT_VERSION, **asdict(self)}
