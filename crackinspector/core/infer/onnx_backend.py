@@ -72,7 +72,8 @@ def export_onnx(model: torch.nn.Module, path: Path, tile: int = 256) -> None:
 
 
 def make_session(path: Path, threads: int | None = None):
-    """An ONNX Runtime CPU session using the same number of threads as torch."""
+    """An ONNX Runtime CPU session with `threads` intra-op threads (None or 0: torch's count,
+    which the Predictor sets from its `threads` option)."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -94,10 +95,18 @@ class OnnxRunner:
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(batch)})[0]
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
 def load_onnx(
-    info: ModelInfo, torch_model: torch.nn.Module | None = None
+    info: ModelInfo,
+    torch_model: torch.nn.Module | None = None,
+    precision: str = "fp32",
+    threads: int | None = None,
 ) -> tuple[OnnxRunner, bool]:
-    """(runner, exported_now) for `info`: the cached export, else a fresh one.
+    """(runner, exported_now) for `info` at `precision` ("fp32" or "int8"): the cached
+    export, else a fresh one; int8 is quantised from the fp32 export once and cached beside it.
 
     `torch_model` (CPU, float32) saves loading the weights a second time when the caller
     already has them; it is only used when an export is needed.
@@ -105,18 +114,65 @@ def load_onnx(
     from crackinspector.core.model.registry import load_model
 
     path = onnx_cache_path(info)
+    exported = False
+    session = None
     if path.exists():
         try:
-            return OnnxRunner(make_session(path)), False
+            session = make_session(path, threads) if precision == "fp32" else None
+            if precision != "fp32":
+                _check_loads(path)
         except Exception:  # corrupt or from an incompatible runtime: rebuild it
+            session = None
             with contextlib.suppress(OSError):
                 path.unlink()
-    model = torch_model if torch_model is not None else load_model(info, "cpu")
+    if not path.exists():
+        model = torch_model if torch_model is not None else load_model(info, "cpu")
+        try:
+            export_onnx(model, path, tile=min(256, info.card.tile_size))
+            exported = True
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ModelError(info.weights_path, f"{EXPORT_FAILED} ({_first_line(exc)})") from exc
+    if precision == "fp32":
+        return OnnxRunner(session or make_session(path, threads)), exported
+    if precision != "int8":
+        raise ValueError(f"the onnx backend runs fp32 or int8, not {precision}")
+    return OnnxRunner(_int8_session(info, path, threads)), exported
+
+
+def _check_loads(path: Path) -> None:
+    import onnx
+
+    onnx.load(str(path), load_external_data=False)
+
+
+def _int8_session(info: ModelInfo, fp32_path: Path, threads: int | None):
+    from crackinspector.core.infer.quantize import int8_cache_path, quantise
+
+    q_path = int8_cache_path(fp32_path)
+    if q_path.exists():
+        try:
+            return make_session(q_path, threads)
+        except Exception:  # damaged: quantise again
+            with contextlib.suppress(OSError):
+                q_path.unlink()
+    warnings.warn(
+        f"making the int8 model of {info.name} (once; about a minute)",
+        QuantisingNotice,
+        stacklevel=3,
+    )
+    from crackinspector.core.infer.quantize import QuantisationUnavailable
+
     try:
-        export_onnx(model, path, tile=min(256, info.card.tile_size))
-        return OnnxRunner(make_session(path)), True
-    except ModelError:
+        quantise(fp32_path, q_path, info.card.mean, info.card.std, INPUT_NAME)
+        return make_session(q_path, threads)
+    except QuantisationUnavailable:
         raise
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelError(info.weights_path, f"{EXPORT_FAILED} ({reason})") from exc
+        reason = f"int8 quantisation failed ({_first_line(exc)})"
+        raise ModelError(info.weights_path, reason) from exc
+
+
+class QuantisingNotice(UserWarning):
+    """The int8 model is being made (once per weights file); the first photo waits for it."""

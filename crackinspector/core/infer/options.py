@@ -11,11 +11,18 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from crackinspector.core.infer.predictor import Predictor
+from crackinspector.core.infer.precision import PRECISIONS
+from crackinspector.core.infer.predictor import BACKENDS, Predictor
 from crackinspector.core.model.device import DEVICE_CHOICES
 
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
-BACKENDS = ("auto", "torch", "onnx")
+__all__ = [
+    "BACKENDS",
+    "PRECISIONS",
+    "InferenceOptions",
+    "add_inference_arguments",
+    "make_predictor",
+    "options_from_args",
+]
 
 
 @dataclass(frozen=True)
@@ -23,12 +30,12 @@ class InferenceOptions:
     model: str | Path | None = None  # a name or file; None: the default model
     device: str = "auto"
     backend: str = "auto"
-    precision: str = "auto"
-    threads: int = 0  # 0: the library's default for this machine
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 | int8 (core/infer/precision.py)
+    threads: int = 0  # 0: this machine's physical cores
     batch_size: int | None = None
-    tile_size: int | None = None  # None: the model card's
-    overlap: int | None = None  # None: the Predictor's default
-    tta: bool = False  # flip averaging
+    tile_size: int | None = None  # None: the measured default (predictor.default_tiling)
+    overlap: int | None = None  # None: the measured default
+    tta: bool = False  # flip averaging (4 passes per tile)
 
 
 def add_inference_arguments(parser: argparse.ArgumentParser, model_help: str = "") -> None:
@@ -40,13 +47,16 @@ def add_inference_arguments(parser: argparse.ArgumentParser, model_help: str = "
         "--precision",
         default="auto",
         choices=PRECISIONS,
-        help="auto: the fastest precision checked for this model on this machine",
+        help="auto: the fastest precision checked for this model on this machine "
+        "(fp16 and bf16: CUDA autocast; bf16 on the CPU needs AMX or AVX-512 BF16)",
     )
-    g.add_argument("--threads", type=int, default=0, metavar="N", help="CPU threads (0: auto)")
+    g.add_argument(
+        "--threads", type=int, default=0, metavar="N", help="CPU threads (0: physical cores)"
+    )
     g.add_argument("--batch-size", type=int, metavar="N", help="tiles per forward pass")
-    g.add_argument("--tile-size", type=int, metavar="PX", help="tile size (default: model's)")
+    g.add_argument("--tile-size", type=int, metavar="PX", help="largest tile side in pixels")
     g.add_argument("--overlap", type=int, metavar="PX", help="tile overlap in pixels")
-    g.add_argument("--tta", action="store_true", help="average over flips (slower)")
+    g.add_argument("--tta", action="store_true", help="average over flips (4x slower)")
 
 
 def options_from_args(args: argparse.Namespace) -> InferenceOptions:
@@ -64,14 +74,14 @@ def options_from_args(args: argparse.Namespace) -> InferenceOptions:
 
 
 def make_predictor(options: InferenceOptions) -> Predictor:
-    predictor = Predictor(
+    return Predictor(
         options.model,
         device=options.device,
         backend=options.backend,
         batch_size=options.batch_size,
+        precision=options.precision,
+        threads=options.threads,
+        tile_size=options.tile_size,
+        overlap=options.overlap,
+        tta=options.tta,
     )
-    if options.tile_size:
-        predictor.tile_size = int(options.tile_size)
-    if options.overlap is not None:
-        predictor.overlap = int(options.overlap)
-    return predictor

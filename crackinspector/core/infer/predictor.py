@@ -20,18 +20,31 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from crackinspector.core.errors import Cancelled, ModelError
+from crackinspector.core.infer.hardware import native_bf16, physical_cores
+from crackinspector.core.infer.precision import autocast_for
+from crackinspector.core.infer.precision import choose as choose_precision
 from crackinspector.core.infer.tiling import accumulate, extract_tile, plan_tiles
-from crackinspector.core.model.device import autocast, autocast_dtype, describe_device, pick_device
+from crackinspector.core.model.device import autocast, describe_device, pick_device
 from crackinspector.core.model.registry import ModelInfo, load_model, resolve
+
+if TYPE_CHECKING:
+    from crackinspector.core.infer.onnx_backend import OnnxRunner
 
 BACKENDS = ("auto", "torch", "onnx")
 AUTO_CPU_BACKEND = "onnx"  # faster than torch eager on the CPU for both bundled models
 CPU_BATCH_PIXELS = 448 * 448  # per forward pass on the CPU: bigger batches gain nothing there
+# Tile planning, measured by benchmarks/bench_tiling.py (docs/BENCHMARKS.md): the largest
+# tile that keeps peak memory at today's level, and the smallest overlap whose blend
+# stays seam-free against one whole-photo pass.
+DEFAULT_TILE = 448
+DEFAULT_OVERLAP = 112
+PLANNED_FROM = 256
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -124,6 +137,16 @@ def default_batch_size(device: torch.device, tile: int) -> int:
     return max(1, CPU_BATCH_PIXELS // (tile * tile))
 
 
+def default_tiling(card_tile: int) -> tuple[int, int | None]:
+    """(tile, overlap) for a model whose card says `card_tile`: the measured plan
+    (`DEFAULT_TILE`, or the card's tile if larger, with `DEFAULT_OVERLAP`); a card tile below
+    `PLANNED_FROM` (small test and demo models, meant to be cut into many tiles) keeps its
+    own tile and a quarter-tile overlap (None)."""
+    if card_tile < PLANNED_FROM:
+        return int(card_tile), None
+    return max(int(card_tile), DEFAULT_TILE), DEFAULT_OVERLAP
+
+
 def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8:
@@ -154,6 +177,12 @@ class Predictor:
         device: str = "auto",
         backend: str = "auto",
         batch_size: int | None = None,
+        *,
+        precision: str = "auto",
+        threads: int = 0,
+        tile_size: int | None = None,
+        overlap: int | None = None,
+        tta: bool = False,
     ) -> None:
         self.info = resolve(model)
         card = self.info.card
@@ -166,30 +195,31 @@ class Predictor:
             self.device = torch.device("cpu")
         else:
             self.device = pick_device(device)
+        self.threads = int(threads) if threads and int(threads) > 0 else physical_cores()
+        if threads and int(threads) > 0:
+            torch.set_num_threads(self.threads)  # torch's own pool; ONNX Runtime gets its own
+        choice = choose_precision(precision, self.device, backend, card.precision_checks)
         auto = backend == "auto"
-        if auto:
-            backend = AUTO_CPU_BACKEND if self.device.type == "cpu" else "torch"
+        backend = choice.backend
+        self.precision = choice.precision
+        self.precision_reason = choice.reason
 
         self.threshold = float(card.threshold)
-        self.tile_size = int(card.tile_size)
-        self.overlap: int | None = None  # None: a quarter tile
+        planned_tile, planned_overlap = default_tiling(card.tile_size)
+        self.tile_size = int(tile_size) if tile_size else planned_tile
+        self.overlap: int | None = planned_overlap if overlap is None else int(overlap)
+        self.fit_tiles = True  # shrink tiles to the photo (tiling.fitted_side)
+        self.tta = bool(tta)
         self.channels_last = True
         self.onnx_exported = False
         std = np.asarray(card.std, np.float32) * 255.0
         self._scale = (1.0 / std).reshape(1, 3, 1, 1)
         self._shift = (-np.asarray(card.mean, np.float32) * 255.0 / std).reshape(1, 3, 1, 1)
-        self._onnx = None
+        self._onnx: OnnxRunner | None = None
         self._model: torch.nn.Module | None = None
         if backend == "onnx":
-            from crackinspector.core.infer.onnx_backend import EXPORT_FAILED, load_onnx
-
-            try:  # a cached export starts without building the torch model at all
-                self._onnx, self.onnx_exported = load_onnx(self.info)
-            except ModelError as exc:
-                if not (auto and exc.reason.startswith(EXPORT_FAILED)):
-                    raise
-                warnings.warn(f"{exc}; using torch instead", FallbackWarning, stacklevel=2)
-                backend = "torch"
+            self._load_onnx(auto)
+            backend = "onnx" if self._onnx is not None else "torch"
         self.backend = backend
         if backend == "torch":
             self._model = load_model(self.info, "cpu")
@@ -198,23 +228,63 @@ class Predictor:
             int(batch_size) if batch_size else default_batch_size(self.device, self.tile_size)
         )
 
+    def _load_onnx(self, auto: bool) -> None:
+        """The ONNX Runtime session at `self.precision`; with an "auto" backend or precision,
+        a failure falls back (int8 to fp32, export to torch) with a warning."""
+        from crackinspector.core.infer.onnx_backend import EXPORT_FAILED, load_onnx
+
+        try:  # a cached export starts without building the torch model at all
+            self._onnx, self.onnx_exported = load_onnx(
+                self.info, precision=self.precision, threads=self.threads
+            )
+            return
+        except ModelError as exc:
+            if self.precision == "int8" and self.precision_reason.startswith("auto"):
+                warnings.warn(f"{exc}; using fp32", FallbackWarning, stacklevel=3)
+                self.precision = "fp32"
+                self.precision_reason = f"auto: int8 unavailable ({exc.reason})"
+                self._load_onnx(auto)
+                return
+            if not (auto and exc.reason.startswith(EXPORT_FAILED)):
+                raise
+            warnings.warn(f"{exc}; using torch instead", FallbackWarning, stacklevel=3)
+            self.precision = "fp32" if self.precision == "int8" else self.precision
+
     # ------------------------------------------------------------------ set-up
     def _place_model(self, device: torch.device) -> None:
         assert self._model is not None
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        self._model = self._model.to(device, memory_format=fmt)
+        self._model = self._model.to(device).to(memory_format=fmt)
+        if device.type == "cpu" and self.device.type != "cpu":  # out of GPU memory
+            self.precision = "bf16" if self.precision == "bf16" and native_bf16() else "fp32"
         self.device = device
-        self._amp_dtype = autocast_dtype(device)
+        self._amp_dtype = autocast_for(self.precision)
         self._scale_t = torch.from_numpy(self._scale).to(device)
         self._shift_t = torch.from_numpy(self._shift).to(device)
 
     @property
     def description(self) -> str:
-        return f"{describe_device(self.device)} · {self.backend} · {self.info.name}"
+        device = describe_device(self.device)
+        if self.device.type == "cpu":
+            device = f"CPU ({self.threads} threads)"
+        tta = " · TTA" if self.tta else ""
+        return f"{device} · {self.backend} {self.precision}{tta} · {self.info.name}"
 
     # ------------------------------------------------------------------ running
     def _probabilities(self, tiles: np.ndarray) -> np.ndarray:
-        """Crack probability (N, h, w) float32 for uint8 tiles (N, h, w, 3)."""
+        """Crack probability (N, h, w) float32 for uint8 tiles (N, h, w, 3); with `tta`, the
+        mean over the tile and its horizontal, vertical and double flips."""
+        if not self.tta:
+            return self._forward(tiles)
+        out = self._forward(tiles)
+        out += self._forward(tiles[:, :, ::-1])[:, :, ::-1]
+        out += self._forward(tiles[:, ::-1])[:, ::-1]
+        out += self._forward(tiles[:, ::-1, ::-1])[:, ::-1, ::-1]
+        out *= 0.25
+        return out
+
+    def _forward(self, tiles: np.ndarray) -> np.ndarray:
+        """One network pass: crack probability (N, h, w) float32 for uint8 (N, h, w, 3)."""
         if self._onnx is not None:
             x = np.ascontiguousarray(tiles.transpose(0, 3, 1, 2), dtype=np.float32)
             x *= self._scale
@@ -222,12 +292,13 @@ class Predictor:
             logits = torch.from_numpy(self._onnx(x))
         else:
             assert self._model is not None
-            x = torch.from_numpy(tiles).to(self.device).permute(0, 3, 1, 2)  # NHWC memory
+            tiles = np.ascontiguousarray(tiles)  # a flipped view has negative strides
+            t = torch.from_numpy(tiles).to(self.device).permute(0, 3, 1, 2)  # NHWC memory
             if not self.channels_last:
-                x = x.contiguous()
-            x = x.float().mul_(self._scale_t).add_(self._shift_t)
+                t = t.contiguous()
+            t = t.float().mul_(self._scale_t).add_(self._shift_t)
             with torch.inference_mode(), autocast(self.device, self._amp_dtype):
-                logits = self._model(x)
+                logits = self._model(t)
         return torch.sigmoid(logits.float())[:, 0].cpu().numpy()
 
     def _fall_back_to_cpu(self, tiles: np.ndarray) -> np.ndarray:
@@ -248,7 +319,9 @@ class Predictor:
         `cancel()` is asked before every batch, and True raises Cancelled.
         """
         image = _as_rgb_uint8(image)
-        grid = plan_tiles(image.shape[0], image.shape[1], self.tile_size, self.overlap)
+        grid = plan_tiles(
+            image.shape[0], image.shape[1], self.tile_size, self.overlap, fit=self.fit_tiles
+        )
         out = np.empty((grid.height, grid.width), np.float32)
         out.fill(0.0)  # touch every page now: a photo too big for memory fails here, not late
         positions = list(grid.positions())

@@ -85,19 +85,44 @@ class TileGrid:
                 yield i, j
 
 
-def plan_tiles(height: int, width: int, tile: int, overlap: int | None = None) -> TileGrid:
+def fitted_side(length: int, tile: int, overlap: int) -> int:
+    """The smallest tile side (a multiple of 32, at most `tile`) that covers `length` with as
+    many tiles as `tile` itself needs: the same number of forward passes, fewer pixels.
+
+    E.g. 3000 px with 1024 px tiles overlapping by 64 needs 4 tiles; 800 px tiles do it too
+    (4 x 800 - 3 x 64 >= 3000), a third fewer pixels than 1024 px tiles.
+    """
+    if length <= tile:
+        return min(tile, round_up(length))
+    n = len(tile_starts(length, tile, tile - overlap))
+    side = round_up(-(-(length + (n - 1) * overlap) // n))
+    return max(min(side, tile), overlap + ALIGN)
+
+
+def plan_tiles(
+    height: int, width: int, tile: int, overlap: int | None = None, fit: bool = False
+) -> TileGrid:
     """The grid for an image: tiles of `tile` (a multiple of 32) overlapping by `overlap`
     (default a quarter tile). A side shorter than a tile gets one tile of that side rounded up
-    to a multiple of 32, not a whole tile: small images cost what they need."""
+    to a multiple of 32, not a whole tile: small images cost what they need. With `fit`, each
+    side's tile shrinks to the smallest that needs no more tiles (`fitted_side`), so a photo
+    that is not a multiple of the stride is not overpaid for with a nearly redundant last
+    row or column; every overlap stays at least `overlap`."""
     if height < 1 or width < 1:
         raise ValueError(f"empty image ({width} x {height})")
     tile = max(ALIGN, (int(tile) // ALIGN) * ALIGN)
     overlap = tile // 4 if overlap is None else max(0, min(int(overlap), tile - ALIGN))
-    stride = tile - overlap
-    tile_h = min(tile, round_up(height))
-    tile_w = min(tile, round_up(width))
-    ys = tile_starts(height, tile_h, stride)
-    xs = tile_starts(width, tile_w, stride)
+    if fit:
+        tile_h, tile_w = fitted_side(height, tile, overlap), fitted_side(width, tile, overlap)
+    else:
+        tile_h, tile_w = min(tile, round_up(height)), min(tile, round_up(width))
+    return _grid(height, width, tile_h, tile_w, overlap)
+
+
+def _grid(height: int, width: int, tile_h: int, tile_w: int, overlap: int) -> TileGrid:
+    stride_h, stride_w = tile_h - overlap, tile_w - overlap
+    ys = tile_starts(height, tile_h, stride_h)
+    xs = tile_starts(width, tile_w, stride_w)
     return TileGrid(
         height,
         width,
