@@ -21,6 +21,7 @@ COMMANDS = {
     "export": "export",
     "evaluate": "evaluate",
     "models": "models",
+    "review": "review",
 }
 
 

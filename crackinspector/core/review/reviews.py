@@ -17,6 +17,7 @@ from crackinspector.core.analysis.severity import SeverityScale
 from crackinspector.core.errors import FileProblem
 from crackinspector.core.review.maskcodec import decode_mask
 from crackinspector.core.review.records import (
+    CORRECTED,
     STATUSES,
     UNREVIEWED,
     InspectionInfo,
@@ -31,7 +32,8 @@ class ReviewRecord:
     """One photo's review for a report. `mask()` decodes the corrected mask (or None).
 
     `status` is the effective one: a photo changed since its decision is "unreviewed"
-    (and `changed` is True); a corrected mask drawn on other content is not offered.
+    (and `changed` is True). `mask()` is the edited mask of a "corrected" photo (never of
+    another status, nor one drawn on other content); None means: use the model's mask.
     """
 
     path: Path
@@ -90,7 +92,7 @@ def _record(review: PhotoReview, png: bytes | None) -> ReviewRecord:
         note=review.note,
         model=review.model,
         threshold=review.threshold,
-        mask_png=png if review.has_mask and not review.mask_changed else None,
+        mask_png=png if review.status == CORRECTED and not review.mask_changed else None,
     )
 
 
@@ -109,7 +111,7 @@ def load_reviews(folder: str | Path) -> InspectionReviews:
     with store:
         records = {}
         for review in store.photos():
-            png = store.mask_png(review.key) if review.has_mask else None
+            png = store.mask_png(review.key) if review.status == CORRECTED else None
             records[review.path.resolve()] = _record(review, png)
         return InspectionReviews(
             folder, store.path, store.info(), store.severity(), records, list(store.messages)

@@ -387,6 +387,7 @@ class InspectionStore:
 
         None keeps the stored note, model and threshold. `reviewer` defaults to the
         inspection's inspector, else the login name. Back to "unreviewed" clears who/when.
+        An edited mask is kept whatever the status, but only "corrected" uses it.
         """
         status = check_status(status)
         key, fp = self._require_photo(photo)
