@@ -18,8 +18,13 @@ Qt-free. The GUI wires its widgets to these; commands/review.py is the headless 
   details (`info`), severity table, and per photo path `review(path) -> ReviewRecord`
   with `status`, `reviewer`, `reviewed_at`, `note`, `model`, `threshold`, `changed`, and
   `mask()` (the corrected mask, or None); `summary(paths)` for review progress.
-  `reviews.ReviewLookup` does the same for photos from several folders. Read-only: it
-  never creates a store and works while the app has the folder open.
+  `reviews.ReviewLookup` does the same for photos from several folders (a photo belongs to
+  the nearest folder above it with a store) and `ReviewLookup.lookup(photo)` gives
+  (mm per px, source) like CalibrationLookup, from the store, else calibration.json.
+  Read-only: it never creates a store and works while the app has the folder open.
+- `flow`: the review flow's rules for the GUI: STATUS_KEYS (A, F, U), FILTERS (all,
+  unreviewed, cracked, accepted, false alarm, corrected, follow-up), `matches`,
+  `next_unreviewed`.
 - `training_export.export_training(...)`: reviewed photos as image/mask training pairs.
 
 Statuses (records.STATUSES): unreviewed, accepted, false_alarm, corrected, follow_up.
@@ -42,6 +47,7 @@ from crackinspector.core.review.reviews import (
     InspectionReviews,
     ReviewLookup,
     ReviewRecord,
+    inspection_folder,
     load_reviews,
 )
 from crackinspector.core.review.store import InspectionStore, open_existing_store, open_store
@@ -62,6 +68,7 @@ __all__ = [
     "ReviewRecord",
     "ReviewSummary",
     "StoreReadOnly",
+    "inspection_folder",
     "load_reviews",
     "open_existing_store",
     "open_store",

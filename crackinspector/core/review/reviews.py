@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from crackinspector.core.analysis.calibration import Calibration, CalibrationLookup
 from crackinspector.core.analysis.severity import SeverityScale
 from crackinspector.core.errors import FileProblem
+from crackinspector.core.review import location
 from crackinspector.core.review.maskcodec import decode_mask
 from crackinspector.core.review.records import (
     CORRECTED,
@@ -64,6 +66,20 @@ class InspectionReviews:
     severity: SeverityScale | None = None
     records: dict[Path, ReviewRecord] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    calibrations: dict[str, Calibration] = field(default_factory=dict)  # key ('' = folder)
+
+    def calibration_for(self, photo: str | Path) -> tuple[Calibration | None, str]:
+        """(scale, source) as the store has it: source 'image', 'folder' or 'none'."""
+        path = Path(photo).resolve()
+        try:
+            key = path.relative_to(self.folder).as_posix()
+        except ValueError:
+            key = None
+        if key is not None and key in self.calibrations:
+            return self.calibrations[key], "image"
+        if "" in self.calibrations:
+            return self.calibrations[""], "folder"
+        return None, "none"
 
     def review(self, photo: str | Path) -> ReviewRecord:
         """The photo's record; an unreviewed one when the store does not know it."""
@@ -113,22 +129,62 @@ def load_reviews(folder: str | Path) -> InspectionReviews:
         for review in store.photos():
             png = store.mask_png(review.key) if review.status == CORRECTED else None
             records[review.path.resolve()] = _record(review, png)
+        calibrations = {}
+        default = store.folder_calibration()
+        if default is not None:
+            calibrations[""] = default
+        calibrations.update(store.photo_calibrations())
         return InspectionReviews(
-            folder, store.path, store.info(), store.severity(), records, list(store.messages)
+            folder,
+            store.path,
+            store.info(),
+            store.severity(),
+            records,
+            list(store.messages),
+            calibrations,
         )
 
 
-class ReviewLookup:
-    """Reviews of photos from any folders: each photo's inspection is its own folder."""
+def inspection_folder(photo: str | Path) -> Path:
+    """The inspection a photo belongs to: the nearest folder above it with a store (an
+    inspection opened on a folder covers its subfolders), else the photo's own folder."""
+    parent = Path(photo).resolve().parent
+    for folder in (parent, *parent.parents):
+        if location.existing_store(folder) is not None:
+            return folder
+    return parent
 
-    def __init__(self) -> None:
+
+class ReviewLookup:
+    """Reviews and scales of photos from any folders, reading each inspection once.
+
+    `lookup(photo)` answers like `CalibrationLookup.lookup` (a fixed value beats all), from
+    the photo's inspection store, else (no store, or no scale in it) from the photo folder's
+    old calibration.json, so photos calibrated before the store existed keep their scale.
+    """
+
+    def __init__(self, fixed_mm_per_px: float | None = None) -> None:
+        self._old = CalibrationLookup(fixed_mm_per_px)
         self._folders: dict[Path, InspectionReviews] = {}
+        self._owner: dict[Path, Path] = {}
 
     def inspection(self, photo: str | Path) -> InspectionReviews:
-        folder = Path(photo).resolve().parent
+        parent = Path(photo).resolve().parent
+        if parent not in self._owner:
+            self._owner[parent] = inspection_folder(photo)
+        folder = self._owner[parent]
         if folder not in self._folders:
             self._folders[folder] = load_reviews(folder)
         return self._folders[folder]
 
     def review(self, photo: str | Path) -> ReviewRecord:
         return self.inspection(photo).review(photo)
+
+    def lookup(self, photo: str | Path) -> tuple[float | None, str]:
+        """(mm per pixel or None, source): 'fixed', 'image', 'folder' or 'none'."""
+        if self._old.fixed is not None:
+            return self._old.fixed, "fixed"
+        cal, source = self.inspection(photo).calibration_for(photo)
+        if cal is None:  # no store, or nothing in it: the folder's old calibration.json
+            return self._old.lookup(photo)
+        return cal.mm_per_px, source

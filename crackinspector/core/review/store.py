@@ -625,6 +625,10 @@ class InspectionStore:
         """Set or (with None) remove a photo's own scale."""
         self._set_calibration(self.key(photo), calibration)
 
+    def photo_calibrations(self) -> dict[str, Calibration]:
+        """Every photo's own scale, by key."""
+        return {k: v for k, v in self._calibration_rows().items() if k}
+
     def calibration_for(self, photo: str | Path) -> tuple[Calibration | None, str]:
         """(scale, source) for a photo: source 'image', 'folder' or 'none'."""
         rows = self._calibration_rows()
