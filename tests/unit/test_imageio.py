@@ -92,14 +92,23 @@ def test_grayscale(tmp_path: Path, photo: np.ndarray) -> None:
         assert np.array_equal(arr[..., c], np.asarray(gray))
 
 
-def test_rgba_lies_on_neutral_grey(tmp_path: Path, photo: np.ndarray) -> None:
+def test_rgba_transparent_parts_continue_the_photo(tmp_path: Path, photo: np.ndarray) -> None:
     alpha = np.full(photo.shape[:2], 255, np.uint8)
     alpha[:, :100] = 0  # transparent strip
+    alpha[:, 100:104] = 128  # half-transparent edge
     rgba = np.dstack([photo, alpha])
     arr = read_image(_save(Image.fromarray(rgba), tmp_path / "rgba.png"))
     assert arr.shape == photo.shape
-    assert np.array_equal(arr[:, 100:], photo[:, 100:])
-    assert (arr[:, :100] == 128).all()  # neither white (edge detections) nor black (a crack)
+    assert np.array_equal(arr[:, 104:], photo[:, 104:])
+    # neither white (edge detections) nor black (a crack): the nearest opaque pixel's colour
+    # (column 104 here; the distance transform is approximate, so within a pixel or two)
+    nearest = photo[:, 104:106].astype(int)
+    err = np.abs(arr[:, :100, None].astype(int) - nearest[:, None]).min(axis=2)
+    assert (err <= 2).mean() > 0.97
+    blend = photo[:, 100:104].astype(int) * 128 / 255 + photo[:, 104:105].astype(int) * 127 / 255
+    assert np.abs(arr[:, 100:104].astype(int) - blend).mean() < 8
+    clear = np.zeros((40, 60, 4), np.uint8)
+    assert (read_image(_save(Image.fromarray(clear), tmp_path / "clear.png")) == 128).all()
 
 
 def test_palette(tmp_path: Path, photo: np.ndarray) -> None:
@@ -374,3 +383,23 @@ def test_every_real_mask_set_is_accepted(shared_data: Path) -> None:
     for name in ("crackforest", "masonry", "uav75"):
         for path in sorted((shared_data / name / "masks").glob("*.png"))[:20]:
             assert read_mask(path).any() or name == "uav75", path
+
+
+def test_transparent_border_gives_no_edge_detections(tmp_path: Path, photo: np.ndarray) -> None:
+    """A real RGBA PNG (a photo with a 48 px transparent border) through the bundled model:
+    the photo's edge is marked as on the bare photo (on white: 80 % of a 12 px ring)."""
+    from crackinspector.core.infer.predictor import Predictor
+
+    h, w = photo.shape[:2]
+    b = 48
+    canvas = np.zeros((h + 2 * b, w + 2 * b, 4), np.uint8)
+    canvas[b : b + h, b : b + w, :3] = photo
+    canvas[b : b + h, b : b + w, 3] = 255
+    path = _save(Image.fromarray(canvas), tmp_path / "cutout.png")
+    predictor = Predictor("unet-resnet34", device="cpu", backend="onnx")
+    bare = predictor.predict(photo) >= predictor.threshold
+    cut = predictor.predict(read_image(path))[b : b + h, b : b + w] >= predictor.threshold
+    ring = np.zeros((h, w), bool)
+    ring[:12], ring[-12:], ring[:, :12], ring[:, -12:] = True, True, True, True
+    assert cut[ring].mean() <= bare[ring].mean() + 0.02
+    assert (cut == bare).mean() > 0.99

@@ -29,7 +29,7 @@ class MaskValueError(ImageReadError):
     would label the wrong pixels, so callers skip it with this reason."""
 
 
-TRANSPARENT_FILL = (128, 128, 128)  # neutral grey: neither a dark crack nor a bright edge
+TRANSPARENT_FILL = (128, 128, 128)  # a wholly transparent image: neutral grey
 
 
 def _open(path: Path) -> Image.Image:
@@ -91,8 +91,10 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 def to_rgb8(img: Image.Image) -> np.ndarray:
     """Any Pillow image as RGB uint8 (H, W, 3): gray, 16-bit, float, palette, alpha, CMYK.
 
-    Transparent pixels are laid on neutral grey: on black a cut-out photo's border looks
-    like a crack, and on white the model finds "cracks" along the edge of the cut-out.
+    Transparent pixels take the colour of the nearest opaque pixel (the photo continued
+    outwards, as tiles are padded at a photo's edge), semi-transparent ones are blended
+    onto that: on black a cut-out photo's border looks like a crack, and on white or any
+    flat colour the model finds "cracks" along the edge of the cut-out.
     """
     if img.mode in _SIXTEEN_BIT_MODES:
         arr = np.asarray(img).astype(np.float32) * (255.0 / 65535.0) + 0.5
@@ -104,13 +106,35 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
         if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
             img.mode == "P" and "transparency" in img.info
         ):
-            img = img.convert("RGBA")
-            background = Image.new("RGBA", img.size, (*TRANSPARENT_FILL, 255))
-            img = Image.alpha_composite(background, img)
+            return _flatten_alpha(np.asarray(img.convert("RGBA")))
         elif img.mode == "LAB":
             img = _lab_to_rgb(img)
         img = img.convert("RGB")
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+
+
+def _flatten_alpha(rgba: np.ndarray) -> np.ndarray:
+    """RGB of an RGBA array whose transparent parts continue the nearest opaque pixels."""
+    rgb, alpha = rgba[..., :3], rgba[..., 3]
+    if alpha.min(initial=255) == 255:
+        return np.ascontiguousarray(rgb)
+    opaque = alpha == 255
+    if not opaque.any():
+        opaque = alpha > 0
+    if not opaque.any():
+        return np.full(rgb.shape, TRANSPARENT_FILL, np.uint8)
+    import cv2
+
+    # label of the nearest opaque pixel for every pixel; opaque pixels are numbered from 1
+    # in raster order (OpenCV's DIST_LABEL_PIXEL)
+    _, labels = cv2.distanceTransformWithLabels(
+        (~opaque).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    sources = np.flatnonzero(opaque.ravel())
+    background = rgb.reshape(-1, 3)[sources[labels.ravel() - 1]].reshape(rgb.shape)
+    a = alpha[..., None].astype(np.float32) / 255.0
+    out = rgb.astype(np.float32) * a + background.astype(np.float32) * (1.0 - a)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def _lab_to_rgb(img: Image.Image) -> Image.Image:
