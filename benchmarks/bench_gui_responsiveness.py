@@ -101,7 +101,8 @@ def pump_until(predicate, timeout_s: float) -> bool:
 
 
 def tiny_model(folder: Path) -> Path:
-    from crackinspector.core.model.registry import save_untrained_model
+    sys.path.insert(0, str(REPO / "tests"))  # the test-only factory of the tiny model
+    from model_factory import save_untrained_model
 
     return save_untrained_model(folder).weights_path
 

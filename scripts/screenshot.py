@@ -32,7 +32,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def pick_model(requested: str | None, scratch: Path):
-    from crackinspector.core.model.registry import list_models, resolve, save_untrained_model
+    from crackinspector.core.model.registry import list_models, resolve
 
     if requested:
         return resolve(Path(requested).stem if Path(requested).suffix else requested)
@@ -41,6 +41,9 @@ def pick_model(requested: str | None, scratch: Path):
         return bundled["unet-resnet34"]
     if bundled:
         return next(iter(bundled.values()))
+    sys.path.insert(0, str(REPO / "tests"))  # the test-only factory of the tiny model
+    from model_factory import save_untrained_model
+
     return save_untrained_model(scratch / "models")
 
 

@@ -41,7 +41,7 @@ def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small randomly initialised U-Net saved as a real model pair (mechanics, not quality)."""
-    from crackinspector.core.model.registry import save_untrained_model
+    from model_factory import save_untrained_model
 
     return save_untrained_model(tmp_path_factory.mktemp("tiny-model")).weights_path
 

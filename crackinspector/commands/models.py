@@ -12,12 +12,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     lp = msub.add_parser("list", help="show bundled and user models with their metrics")
     lp.set_defaults(run=run_list)
-    ip = msub.add_parser("import", help="convert a legacy .pt/.pth checkpoint into a model pair")
+    ip = msub.add_parser(
+        "import",
+        help="convert a .pt/.pth checkpoint (the research scripts' UNet16 / UNetResNet, "
+        "recognised by its keys, or an smp U-Net with --encoder) into a model pair",
+    )
     ip.add_argument("checkpoint", metavar="FILE.pt")
-    ip.add_argument("--encoder", required=True, help="encoder it was trained with, e.g. resnet34")
+    ip.add_argument(
+        "--encoder",
+        help="for a segmentation-models-pytorch U-Net: the encoder it was trained with, e.g. "
+        "resnet34 (not needed for the research scripts' networks)",
+    )
     ip.add_argument("--name", help="model name (default: file stem and encoder)")
-    ip.add_argument("--threshold", type=float, default=0.5)
+    ip.add_argument(
+        "--threshold",
+        type=_threshold,
+        help="crack threshold, between 0 and 1 (default: 0.2 for the research scripts' "
+        "networks, as they used, else 0.5)",
+    )
+    ip.add_argument("--force", action="store_true", help="replace a user model of that name")
     ip.set_defaults(run=run_import)
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1 (exclusive)")
+    return value
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -35,7 +59,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     info = models.import_checkpoint(
-        args.checkpoint, args.encoder, name=args.name, threshold=args.threshold
+        args.checkpoint, args.encoder, name=args.name, threshold=args.threshold, force=args.force
     )
-    print(f"imported {info.name} -> {info.weights_path}")
+    card = info.card
+    print(
+        f"imported {info.name} ({card.architecture}, {card.encoder}, threshold "
+        f"{card.threshold:g}) -> {info.weights_path}"
+    )
     return 0

@@ -116,6 +116,7 @@ def test_models_import_converts_legacy_checkpoints(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("CRACKINSPECTOR_MODELS_DIR", str(tmp_path / "user"))
     path, state = _legacy_checkpoint(tmp_path, wrap)
     assert main(["models", "import", str(path), "--encoder", "resnet18", "--name", "legacy"]) == 0
+    assert models.resolve("legacy").card.threshold == 0.5  # an smp U-Net's default
     info = models.resolve("legacy")
     loaded = models.load_model(info).state_dict()
     key = "encoder.conv1.weight"
@@ -141,3 +142,124 @@ def test_import_refuses_pickled_code_and_wrong_encoder(tmp_path, capsys):
     empty.write_bytes(b"")
     assert main(["models", "import", str(empty), "--encoder", "resnet18"]) == 1
     assert "file is empty" in capsys.readouterr().err
+
+
+# ------------------------------------------------- card validation (issue 13, defect 5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("threshold", 7, "between 0 and 1"),
+        ("threshold", 0, "between 0 and 1"),
+        ("threshold", "0.5", "between 0 and 1"),
+        ("tile_size", 0, "multiple of 32"),
+        ("tile_size", "abc", "multiple of 32"),
+        ("tile_size", 100, "multiple of 32"),
+        ("tile_size", 448.0, "multiple of 32"),
+        ("mean", [0.5, 0.5], "three numbers"),
+        ("std", [0.2, 0.0, 0.2], "three positive numbers"),
+        ("decoder_channels", [32, -16, 16, 8, 8], "five positive whole numbers"),
+        ("in_channels", 4, "3 (RGB"),
+        ("classes", 2, "1 (crack"),
+        ("architecture", "FPN", "one of Unet"),
+        ("weights_dtype", "int8", "one of float16"),
+        ("metrics", [], "a JSON object"),
+        ("format_version", "one", "whole number"),
+    ],
+)
+def test_every_card_field_is_validated_on_load(tiny_model_path, tmp_path, field, value, reason):
+    path = _copy_model(tiny_model_path, tmp_path, "badcard")
+    card = json.loads(path.with_suffix(".json").read_text())
+    card[field] = value
+    path.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(ModelError) as err:
+        models.resolve(path)
+    message = str(err.value)
+    assert "badcard.json" in message and repr(field) in message and reason in message
+    assert "\n" not in message
+
+
+def test_predict_refuses_a_card_threshold_of_7_by_file_and_field(
+    tiny_model_path, tmp_path, crackforest, capsys
+):
+    path = _copy_model(tiny_model_path, tmp_path / "m", "seven")
+    card = json.loads(path.with_suffix(".json").read_text())
+    card["threshold"] = 7
+    path.with_suffix(".json").write_text(json.dumps(card))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(crackforest / "images" / "001.jpg", photos)
+    code = main(["predict", str(photos), "--out", str(tmp_path / "out"), "--model", str(path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "seven.json" in err and "'threshold' is 7" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_models_import_refuses_a_threshold_out_of_range(tmp_path, capsys):
+    path, _ = _legacy_checkpoint(tmp_path, wrap=True)
+    with pytest.raises(SystemExit) as exit_:
+        main(["models", "import", str(path), "--encoder", "resnet18", "--threshold", "7"])
+    assert exit_.value.code == 2
+    assert "--threshold: 7 is not between 0 and 1" in capsys.readouterr().err
+    with pytest.raises(ModelError, match="'threshold' is 7"):
+        models.import_checkpoint(path, "resnet18", name="t7", folder=tmp_path, threshold=7)
+    assert not list(tmp_path.glob("t7.*"))
+
+
+# ------------------------------------------------- import and save details (defect 8)
+
+
+@pytest.mark.parametrize("name", ["unet-resnet34", "unet-vgg16", "resnet34"])
+def test_import_refuses_the_name_of_a_bundled_model(tmp_path, monkeypatch, capsys, name):
+    monkeypatch.setenv("CRACKINSPECTOR_MODELS_DIR", str(tmp_path / "user"))
+    path, _ = _legacy_checkpoint(tmp_path, wrap=True)
+    code = main(["models", "import", str(path), "--encoder", "resnet18", "--name", name])
+    assert code == 1 and "bundled model" in capsys.readouterr().err
+    assert not (tmp_path / "user").exists() or not list((tmp_path / "user").iterdir())
+    assert models.resolve(models.ALIASES.get(name, name)).source == "bundled"
+
+
+def test_import_does_not_replace_a_user_model_without_force(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CRACKINSPECTOR_MODELS_DIR", str(tmp_path / "user"))
+    path, _ = _legacy_checkpoint(tmp_path, wrap=True)
+    args = ["models", "import", str(path), "--encoder", "resnet18", "--name", "mine"]
+    assert main(args) == 0
+    before = (tmp_path / "user" / "mine.safetensors").stat().st_mtime_ns
+    assert main(args) == 1 and "--force" in capsys.readouterr().err
+    assert (tmp_path / "user" / "mine.safetensors").stat().st_mtime_ns == before
+    assert main([*args, "--force"]) == 0
+
+
+def test_saved_weights_get_the_same_permissions_as_cards(tmp_path):
+    import os
+    import stat
+
+    path, _ = _legacy_checkpoint(tmp_path, wrap=True)
+    mask = os.umask(0o022)
+    try:
+        info = models.import_checkpoint(path, "resnet18", name="perm", folder=tmp_path / "m")
+    finally:
+        os.umask(mask)
+    modes = {p.suffix: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "m").iterdir()}
+    assert modes == {".safetensors": 0o644, ".json": 0o644}, {k: oct(v) for k, v in modes.items()}
+    assert info.weights_path.exists()
+
+
+def test_import_error_keeps_torchs_warning_about_running_code(tmp_path, capsys):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": Evil()}, evil)
+    assert main(["models", "import", str(evil), "--encoder", "resnet18"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "evil.pt" in err and "arbitrary code execution" in err and "trusted source" in err
+    assert "GLOBAL print" in err and "\n" not in err and "\x1b" not in err
+    assert "pwned" not in captured.out
+
+
+def test_untrained_model_factory_is_not_product_code():
+    assert not hasattr(models, "save_untrained_model")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ from crackinspector.core.io.atomic import atomic_write_text
 
 CARD_FORMAT = "crackinspector-model"
 CARD_FORMAT_VERSION = 1
-ARCHITECTURES = ("Unet",)
+ARCHITECTURES = ("Unet", "UNet16", "UNetResNet")  # smp's U-Net; the research scripts' two
+WEIGHT_DTYPES = ("float16", "bfloat16", "float32")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -61,20 +64,28 @@ class ModelCard:
     def from_dict(cls, data: dict[str, Any], path: str | Path = "<card>") -> ModelCard:
         if data.get("format") != CARD_FORMAT:
             raise ModelError(path, "not a CrackInspector model card (missing 'format')")
-        if int(data.get("format_version", 0)) > CARD_FORMAT_VERSION:
+        version = data.get("format_version", 0)
+        if not _is_int(version) or version < 0:
+            raise ModelError(
+                path, f"model card field 'format_version' is {version!r}; it must be a whole number"
+            )
+        if version > CARD_FORMAT_VERSION:
             raise ModelError(path, "model card is from a newer CrackInspector; please update")
         known = set(cls.__dataclass_fields__)
         kwargs = {k: v for k, v in data.items() if k in known}
         for key in ("name", "encoder"):
             if not isinstance(kwargs.get(key), str) or not kwargs[key]:
                 raise ModelError(path, f"model card has no {key!r}")
+        check_fields(kwargs, path)
         for key in ("decoder_channels", "mean", "std"):
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])
-        card = cls(**kwargs)
-        if card.architecture not in ARCHITECTURES:
-            raise ModelError(path, f"unsupported architecture {card.architecture!r}")
-        return card
+        return cls(**kwargs)
+
+    def validate(self, path: str | Path = "<card>") -> None:
+        """Raise ModelError naming `path` and the first field that is of the wrong type or
+        out of range (see `check_fields`)."""
+        check_fields(asdict(self), path)
 
     @classmethod
     def load(cls, path: str | Path) -> ModelCard:
@@ -102,3 +113,73 @@ class ModelCard:
             f1, iou = val.get("f1", float("nan")), val.get("iou", float("nan"))
             return f"validation F1 {f1:.3f}, IoU {iou:.3f}"
         return "no metrics"
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _numbers(v: object, n: int | None = None) -> bool:
+    return (
+        isinstance(v, (list, tuple))
+        and (n is None or len(v) == n)
+        and all(_is_number(x) for x in v)
+    )
+
+
+# field -> (test, what a valid value is); the test sees the raw JSON value
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty text"),
+    "encoder": (lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty text"),
+    "architecture": (lambda v: v in ARCHITECTURES, f"one of {', '.join(ARCHITECTURES)}"),
+    "in_channels": (lambda v: _is_int(v) and v == 3, "3 (RGB photos)"),
+    "classes": (lambda v: _is_int(v) and v == 1, "1 (crack / background)"),
+    "decoder_channels": (
+        lambda v: (
+            isinstance(v, (list, tuple)) and len(v) == 5 and all(_is_int(x) and x > 0 for x in v)
+        ),
+        "five positive whole numbers",
+    ),
+    "mean": (
+        lambda v: _numbers(v, 3) and all(0 <= x <= 1 for x in v),
+        "three numbers between 0 and 1",
+    ),
+    "std": (
+        lambda v: _numbers(v, 3) and all(0 < x <= 10 for x in v),
+        "three positive numbers",
+    ),
+    "tile_size": (
+        lambda v: _is_int(v) and 32 <= v <= 8192 and v % 32 == 0,
+        "a positive multiple of 32 (32 to 8192)",
+    ),
+    "threshold": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1 (exclusive)"),
+    "version": (lambda v: isinstance(v, str), "a text"),
+    "created": (lambda v: isinstance(v, str), "a text"),
+    "description": (lambda v: isinstance(v, str), "a text"),
+    "weights_dtype": (lambda v: v in WEIGHT_DTYPES, f"one of {', '.join(WEIGHT_DTYPES)}"),
+    "training": (lambda v: isinstance(v, dict), "a JSON object"),
+    "metrics": (lambda v: isinstance(v, dict), "a JSON object"),
+}
+
+
+def check_fields(data: dict[str, Any], path: str | Path = "<card>") -> None:
+    """Every known field present in `data` has the right type and range, else ModelError
+    naming the file and the field, e.g. "threshold is 7; it must be a number between 0 and
+    1 (exclusive)"."""
+    for key, (test, wanted) in _RULES.items():
+        if key not in data:
+            continue
+        value = data[key]
+        try:
+            ok = bool(test(value))
+        except TypeError:
+            ok = False
+        if not ok:
+            shown = json.dumps(value, default=str)
+            if len(shown) > 60:
+                shown = shown[:57] + "..."
+            raise ModelError(path, f"model card field {key!r} is {shown}; it must be {wanted}")

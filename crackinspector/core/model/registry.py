@@ -8,6 +8,7 @@ imported with `torch.load(weights_only=True)` only.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 from dataclasses import dataclass
@@ -19,6 +20,15 @@ from crackinspector.core.errors import ModelError
 from crackinspector.core.io.atomic import atomic_path
 from crackinspector.core.io.paths import user_folder
 from crackinspector.core.model.card import ModelCard
+from crackinspector.core.model.legacy import (
+    LEGACY_ARCHITECTURES,
+    LEGACY_THRESHOLD,
+    LEGACY_TILE,
+    SCRIPT_MODELS,
+    build_legacy,
+    detect_script_model,
+    shared_keys,
+)
 
 ENV_MODELS_DIR = "CRACKINSPECTOR_MODELS_DIR"
 ALIASES = {"resnet34": "unet-resnet34", "vgg16": "unet-vgg16"}
@@ -46,9 +56,10 @@ class ModelInfo:
 
 
 def bundled_models_dir() -> Path:
-    from crackinspector.resources import resource_dir
-
-    return resource_dir("models")
+    # resources/ ships as crackinspector.resources (setuptools package-dir), which mypy
+    # cannot see from the source tree; importing it by name keeps the check honest elsewhere
+    resources = importlib.import_module("crackinspector.resources")
+    return Path(resources.resource_dir("models"))
 
 
 def user_models_dir() -> Path:
@@ -74,7 +85,7 @@ def weights_digest(path: Path) -> str:
 
 
 def _scan(folder: Path, source: str) -> list[ModelInfo]:
-    found = []
+    found: list[ModelInfo] = []
     if not folder.is_dir():
         return found
     for weights in sorted(folder.glob("*.safetensors")):
@@ -119,6 +130,11 @@ def resolve(name_or_path: str | Path | ModelInfo | None = None) -> ModelInfo:
 
 def build_model(card: ModelCard) -> torch.nn.Module:
     """An untrained network of the card's architecture; never downloads anything."""
+    if card.architecture in LEGACY_ARCHITECTURES:
+        try:
+            return build_legacy(card.architecture, card.encoder, card.classes)
+        except ValueError as exc:
+            raise ModelError(card.name, str(exc)) from None
     import segmentation_models_pytorch as smp
 
     try:
@@ -147,8 +163,18 @@ def load_state_dict(weights_path: Path) -> dict[str, torch.Tensor]:
 
 
 def apply_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: Path) -> None:
-    """Load weights into `model`, or explain in one line why they do not fit."""
+    """Load weights into `model`, or explain in one line why they do not fit.
+
+    A key naming a tensor the model shares with an earlier key (the research networks'
+    stages) may be absent: saved models keep one copy (see `save_model`)."""
     own = model.state_dict()
+    aliases = shared_keys(model)
+    state = dict(state)
+    for key, first in aliases.items():
+        if key not in state and first in state:
+            state[key] = state[first]
+        elif first not in state and key in state:
+            state[first] = state[key]
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     mismatched = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
@@ -186,12 +212,25 @@ def save_model(
         k: (v.detach().to("cpu", dtype) if v.is_floating_point() else v.detach().cpu()).contiguous()
         for k, v in model.state_dict().items()
     }
+    for alias in shared_keys(model):  # one copy of a shared tensor (safetensors insists)
+        del state[alias]
     card.weights_dtype = str(dtype).removeprefix("torch.")
+    card.validate(folder / f"{card.name}.json")
     weights = folder / f"{card.name}.safetensors"
+    meta = {"name": card.name, "encoder": card.encoder, "architecture": card.architecture}
     with atomic_path(weights) as tmp:
-        save_file(state, str(tmp), metadata={"name": card.name, "encoder": card.encoder})
+        save_file(state, str(tmp), metadata=meta)
+        # safetensors writes a fresh file of its own with mode 0600: give the weights the
+        # permissions the card beside them gets (a plain open() under the user's umask)
+        os.chmod(tmp, _plain_file_mode())
     card.save(weights.with_suffix(".json"))
     return ModelInfo(card.name, weights, card, "file")
+
+
+def _plain_file_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _extract_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
@@ -208,14 +247,52 @@ def _extract_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
+_TORCH_WARNING = re.compile(
+    r"Re-running `torch\.load` with `weights_only`.*?trusted source\.", re.S
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _unsafe_reason(exc: BaseException) -> str:
+    """torch's refusal in one line, keeping its warning that a full load can run code."""
+    text = _ANSI.sub("", str(exc)).strip()
+    if not text:
+        return type(exc).__name__
+    detail = re.search(r"WeightsUnpickler error: ([^\n]*)", text)
+    reason = (detail.group(1) if detail else text.splitlines()[0])[:200].strip()
+    warning = _TORCH_WARNING.search(text)
+    if warning:
+        reason += ". torch: " + " ".join(warning.group(0).split())
+    return reason
+
+
+def check_import_name(name: str, folder: Path, force: bool = False) -> None:
+    """Refuse a name a bundled model (or alias) has, since it would be hidden behind it, and
+    an existing model of that name in `folder` unless `force`."""
+    if not _NAME_RE.match(name):
+        raise ModelError(name, "model names use letters, digits, '.', '_' and '-' only")
+    bundled = {m.name for m in _scan(bundled_models_dir(), "bundled")}
+    if name in bundled or ALIASES.get(name) in bundled:
+        raise ModelError(name, "is the name of a bundled model; choose another with --name")
+    if (folder / f"{name}.safetensors").exists() and not force:
+        raise ModelError(
+            folder / f"{name}.safetensors", "a model of this name exists; use --force to replace it"
+        )
+
+
 def import_checkpoint(
     checkpoint: str | Path,
-    encoder: str,
+    encoder: str | None = None,
     name: str | None = None,
     folder: str | Path | None = None,
-    threshold: float = 0.5,
+    threshold: float | None = None,
+    force: bool = False,
 ) -> ModelInfo:
-    """Convert a legacy PyTorch checkpoint into a model pair in the user's model folder."""
+    """Convert a PyTorch checkpoint into a model pair in the user's model folder.
+
+    The research scripts' networks (UNet16, UNetResNet34/101) are recognised by their keys;
+    an smp U-Net needs its `encoder`. The default threshold is the scripts' 0.2 for theirs
+    and 0.5 otherwise. Weights keep the checkpoint's precision (float16 only if it was)."""
     path = Path(checkpoint)
     if not path.exists():
         raise ModelError(path, "file not found")
@@ -224,35 +301,35 @@ def import_checkpoint(
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for bad pickles and zip files
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelError(path, f"cannot read checkpoint safely ({reason})") from None
+        raise ModelError(path, f"cannot read checkpoint safely ({_unsafe_reason(exc)})") from None
     state = _extract_state_dict(obj, path)
-    card = ModelCard(
-        name=name or f"{path.stem}-{encoder}",
-        encoder=encoder,
-        threshold=threshold,
-        description=f"Imported from {path.name}",
-        training={"imported_from": path.name},
-    )
-    model = build_model(card)
-    apply_state_dict(model, state, path)
-    return save_model(model, card, folder or user_models_dir())
-
-
-def save_untrained_model(
-    folder: str | Path,
-    name: str = "tiny-resnet18",
-    seed: int = 0,
-    description: str = "randomly initialised; for tests, benchmarks and screenshots",
-) -> ModelInfo:
-    """A small, randomly initialised U-Net saved as a real model pair: it exercises every
-    code path a trained model does (its maps are noise), in a fraction of the time."""
-    torch.manual_seed(seed)
+    script_model = detect_script_model(state)
+    if script_model is not None:
+        architecture, encoder = SCRIPT_MODELS[script_model]
+        tile, default_threshold = LEGACY_TILE, LEGACY_THRESHOLD
+    elif encoder:
+        architecture, tile, default_threshold = "Unet", 448, 0.5
+    else:
+        raise ModelError(
+            path,
+            "not one of the research scripts' networks (UNet16, UNetResNet34/101); "
+            "for a segmentation-models-pytorch U-Net give its --encoder",
+        )
+    folder = Path(folder) if folder is not None else user_models_dir()
+    name = name or f"{path.stem}-{encoder}"
+    check_import_name(name, folder, force)
     card = ModelCard(
         name=name,
-        encoder="resnet18",
-        decoder_channels=(32, 16, 16, 8, 8),
-        tile_size=128,
-        description=description,
+        encoder=encoder,
+        architecture=architecture,
+        tile_size=tile,
+        threshold=default_threshold if threshold is None else threshold,
+        description=f"Imported from {path.name}",
+        training={"imported_from": path.name, "network": script_model or "smp-unet"},
     )
-    return save_model(build_model(card), card, folder, dtype=torch.float32)
+    card.validate(f"{path.name} (import)")
+    model = build_model(card)
+    apply_state_dict(model, state, path)
+    floats = [v.dtype for v in state.values() if v.is_floating_point()]
+    dtype = torch.float16 if floats and all(d == torch.float16 for d in floats) else torch.float32
+    return save_model(model, card, folder, dtype=dtype)
