@@ -22,6 +22,7 @@ from crackinspector.core.analysis.calibration import (
     save_calibration,
 )
 from crackinspector.core.analysis.severity import get_preset
+from crackinspector.core.errors import FileProblem
 from crackinspector.core.io.imageio import read_mask
 from crackinspector.core.review import (
     InspectionStore,
@@ -241,6 +242,17 @@ def test_a_truncated_store_is_moved_aside_and_a_new_store_started(photos, crackf
     (backup,) = _backups(path)
     assert backup.stat().st_size == size // 2
     assert load_reviews(photos).records == {}
+
+
+def test_a_store_that_cannot_be_opened_is_reported_not_moved_aside(photos):
+    path = folder_store_path(photos)
+    path.mkdir(parents=True)  # a folder where the file should be: unopenable, not damaged
+    with pytest.raises(FileProblem, match="cannot open the inspection store"):
+        open_store(photos)
+    assert path.is_dir() and _backups(path) == []
+    shutil.rmtree(path)
+    with open_store(photos) as store:  # the lock was released with the failure
+        assert not store.read_only
 
 
 def test_reading_for_reports_never_creates_a_store(photos):

@@ -111,7 +111,11 @@ class InspectionStore:
             lock = StoreLock(self.path.with_name(self.path.name + ".lock"))
             if lock.acquire():
                 self._store_lock = lock
-                self._conn = self._open_writer(self.path)
+                try:
+                    self._conn = self._open_writer(self.path)
+                except BaseException:
+                    lock.release()
+                    raise
             else:
                 self._set_read_only(f"opened read-only: in use by PID {lock.holder_pid or '?'}")
                 self._conn = self._open_reader(self.path)
@@ -145,12 +149,18 @@ class InspectionStore:
         return path
 
     def _open_writer(self, path: Path) -> sqlite3.Connection:
-        conn = _connect(path)
+        try:
+            conn = _connect(path)
+        except sqlite3.Error as exc:
+            raise FileProblem(path, f"cannot open the inspection store ({exc})") from None
         try:
             problem = _damage(conn)
             if problem is None:
                 conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):  # locked, unreadable, disk errors: not damage
+                conn.close()
+                raise FileProblem(path, f"cannot open the inspection store ({exc})") from None
             problem = str(exc)
         if problem is not None:
             conn.close()
@@ -190,6 +200,8 @@ class InspectionStore:
                 conn = _connect_read_only(path)
             problem = _damage(conn)
         except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise FileProblem(path, f"cannot open the inspection store ({exc})") from None
             problem = str(exc)
         if problem is not None:
             raise FileProblem(path, f"damaged inspection store ({problem})")
@@ -204,15 +216,21 @@ class InspectionStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed change; a database failure (disk full, I/O error) becomes a
+        ReviewError naming the store."""
         with self._lock:
             self._require_writable()
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise ReviewError(f"{self.path}: change not saved ({exc})") from None
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -735,6 +753,18 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     )
     conn.row_factory = sqlite3.Row
     return conn
+
+
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    """The file is damaged or not a database (not: locked, unreadable, out of space)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
 
 
 def _damage(conn: sqlite3.Connection) -> str | None:
