@@ -1,23 +1,23 @@
 """Training runs on disk, read back from their folders (Qt-free).
 
-A run folder written by `crackinspector-train` holds config.json, metrics.csv (one row per
-completed, checkpointed epoch), events.jsonl and last.pt/best.pt. Everything the runs list
-shows comes from these files, so it survives a restart of the GUI. Whether a run without an
-`end` event is still going is not in the files: the caller says which runs it has a live
-process for; any other run without an end event was interrupted (killed, or the GUI that
-ran it quit) and can be resumed from its last complete epoch.
+A run folder written by `crackinspector-train` holds config.json, data.json, metrics.csv
+(one row per completed, checkpointed epoch), events.jsonl, train.log, last.pt/best.pt and
+run.lock. Everything the runs list shows comes from these files, so it survives a restart
+of the GUI: a run is running while a trainer holds its lock (training.runlock), whoever
+started it; one without an end event and without a trainer was interrupted (killed, or
+its computer went down) and can be resumed from its last complete epoch.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .history import RunHistory
+from .runlock import LOCK_FILE, holder
 
 RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED = (
     "running",
@@ -26,7 +26,6 @@ RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED = (
     "failed",
     "interrupted",
 )
-RECENT_S = 120  # a run whose events.jsonl changed this recently may be alive elsewhere
 
 
 @dataclass
@@ -38,10 +37,6 @@ class RunRecord:
     epochs_done: int = 0  # checkpointed epochs (rows of metrics.csv)
     started: float | None = None  # Unix time of the first start event
     message: str = ""
-    last_activity: float | None = None  # modification time of events.jsonl
-
-    def seconds_since_activity(self) -> float | None:
-        return None if self.last_activity is None else time.time() - self.last_activity
 
     @property
     def name(self) -> str:
@@ -94,26 +89,18 @@ def status_of(history: RunHistory, live: bool) -> str:
     return INTERRUPTED
 
 
-def read_run(run: Path, live: bool = False, history: RunHistory | None = None) -> RunRecord:
-    """The record of one run folder; `history` (a live one) saves re-reading events.jsonl."""
+def read_run(run: Path, live: bool | None = None, history: RunHistory | None = None) -> RunRecord:
+    """The record of one run folder; `live` None: ask the run's lock whether it trains now;
+    `history` (a live one) saves re-reading events.jsonl."""
     history = history if history is not None else RunHistory.from_file(run / "events.jsonl")
     config = read_config(run) or history.config
     started = _first_start_time(run)
-    status = status_of(history, live)
-    try:
-        last_activity = (run / "events.jsonl").stat().st_mtime
-    except OSError:
-        last_activity = None
+    status = status_of(history, holder(run) is not None if live is None else live)
     message = ""
     if status == FAILED:
         message = history.failure_text()
     elif status == INTERRUPTED:
-        message = "no end was recorded: the process was killed or the GUI running it quit"
-        if last_activity is not None and time.time() - last_activity < RECENT_S:
-            message = (
-                f"no end recorded, but its log changed {time.time() - last_activity:.0f} s ago: "
-                "it may still be training in another program"
-            )
+        message = "no end was recorded: the trainer was killed or its computer stopped"
     return RunRecord(
         path=run,
         status=status,
@@ -122,7 +109,6 @@ def read_run(run: Path, live: bool = False, history: RunHistory | None = None) -
         epochs_done=count_metric_rows(run),
         started=started,
         message=message,
-        last_activity=last_activity,
     )
 
 
@@ -141,14 +127,20 @@ def _first_start_time(run: Path) -> float | None:
 
 
 def is_run_folder(path: Path) -> bool:
-    return path.is_dir() and ((path / "events.jsonl").is_file() or (path / "config.json").is_file())
+    markers = ("events.jsonl", "config.json", LOCK_FILE)
+    return path.is_dir() and any((path / name).is_file() for name in markers)
 
 
 def list_runs(root: Path, live: set[Path] | None = None) -> list[RunRecord]:
-    """Every run under `root`, newest first; `live`: run folders with a running process."""
+    """Every run under `root`, newest first; running: held by a trainer, or in `live` (run
+    folders whose process the caller has just started, before it takes its lock)."""
     live = {p.resolve() for p in live or set()}
     if not root.is_dir():
         return []
-    records = [read_run(p, p.resolve() in live) for p in root.iterdir() if is_run_folder(p)]
+    records = [
+        read_run(p, True if p.resolve() in live else None)
+        for p in root.iterdir()
+        if is_run_folder(p)
+    ]
     records.sort(key=lambda r: r.started or r.path.stat().st_mtime, reverse=True)
     return records

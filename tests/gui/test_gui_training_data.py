@@ -6,23 +6,16 @@ pairing and preview code in its real background thread.
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 
-import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtWidgets import QMainWindow, QWizard
+from PySide6.QtWidgets import QWizard
 from test_gui_training_support import STEMS, copy_pairs, training_isolation  # noqa: F401
-from tqdm import tqdm
 
-from crackinspector.core.model.card import ModelCard
-from crackinspector.gui.training import install_training_menu
+from crackinspector.gui.training.ui import TrainingUi
 from crackinspector.gui.training.wizard import TrainingWizard
-from training.compare import NOT_MEASURED, comparable, comparison_rows
-from training.logtext import StderrCleaner
-from training.names import default_run_name, name_problem
 
 WAIT_MS = 30_000
 
@@ -182,89 +175,14 @@ def test_settings_refuse_a_batch_larger_than_the_data(qtbot, wizard, tmp_path, c
     wizard.reject()
 
 
-def test_run_names(tmp_path):
-    import datetime as dt
-
-    runs, models = tmp_path / "runs", tmp_path / "models"
-    now = dt.datetime(2025, 3, 4, 5, 6)
-    assert default_run_name("resnet34", runs, models, now) == "resnet34-20250304-0506"
-    (runs / "resnet34-20250304-0506").mkdir(parents=True)
-    assert default_run_name("resnet34", runs, models, now) == "resnet34-20250304-0506-2"
-    models.mkdir()
-    (models / "mine.safetensors").write_bytes(b"x")
-    assert "already exists" in name_problem("mine", runs, models)
-    assert "letters, digits" in name_problem("my run", runs, models)
-    assert name_problem("ok-name_1.2", runs, models) == ""
-
-
-def test_install_training_menu_adds_tools_before_help(qtbot):
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    window.menuBar().addMenu("&File")
-    window.menuBar().addMenu("&Help")
-    calls = []
-    ui = install_training_menu(window, lambda: calls.append(1))
-    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert titles == ["File", "Tools", "Help"]
-    tools = window.menuBar().actions()[1].menu()
-    assert [a.text() for a in tools.actions()] == ["Train model…", "Training runs…"]
-    assert window.findChild(type(ui), "training_ui") is ui
-    tools.actions()[1].trigger()
-    assert ui.runs_window is not None and ui.runs_window.isVisible()
-    assert ui.runs_window.table.rowCount() == 0
-    tools.actions()[0].trigger()
-    assert ui.wizard is not None and ui.wizard.isVisible()
+def test_training_ui_keeps_one_wizard_and_one_runs_window(qtbot):
+    ui = TrainingUi(None, models_changed=lambda: None)
+    runs = ui.open_runs()
+    qtbot.addWidget(runs)
+    assert runs.isVisible() and runs.table.rowCount() == 0
+    assert ui.open_runs() is runs
+    wizard = ui.open_wizard()
+    qtbot.addWidget(wizard)
+    assert wizard.isVisible() and ui.open_wizard() is wizard
+    assert not wizard.data_page.reviewed_button.isEnabled()  # no photo folder open
     ui.close_all()
-
-
-def test_stderr_cleaner_keeps_messages_and_collapses_real_tqdm_bars():
-    buf = io.StringIO()
-    bar = tqdm(total=5, desc="epoch 1/2", file=buf, leave=False, mininterval=0, ascii=False)
-    for _ in range(5):
-        bar.update(1)
-        bar.set_postfix(loss="0.5")
-    bar.close()
-    buf.write("Traceback (most recent call last):\n  File x\nValueError: bad\n")
-    text = buf.getvalue()
-    assert text.count("\r") > 5
-    cleaner = StderrCleaner()
-    out = []
-    for i in range(0, len(text), 7):  # arbitrary chunking, as pipes deliver it
-        out += cleaner.feed(text[i : i + 7])
-    out += cleaner.flush()
-    lines = [t for kind, t in out if kind == "line"]
-    assert lines == ["Traceback (most recent call last):", "  File x", "ValueError: bad"]
-    progress = [t for kind, t in out if kind == "progress"]
-    assert any(t.startswith("epoch 1/2: 100%") for t in progress)
-    assert progress[-1] == ""  # the bar was cleared when it closed
-
-
-def test_comparison_is_honest_about_different_validation_sets():
-    config = {"images": ["/d/images"], "masks": ["/d/masks"], "splits": [], "val_images": [],
-              "val_masks": [], "val_fraction": 0.2, "seed": 0, "val_limit": 0}  # fmt: skip
-    metrics = {"validation": {"best_f1": 0.61, "best_threshold": 0.4, "f1": 0.6, "iou": 0.43}}
-    new = ModelCard(name="new", encoder="resnet18", training={"config": config}, metrics=metrics)
-    same = ModelCard(name="old", encoder="resnet34", training={"config": dict(config)},
-                     metrics={"validation": {"best_f1": 0.55, "f1": 0.5, "iou": 0.33}})  # fmt: skip
-    other = ModelCard(name="other", encoder="resnet34",
-                      training={"config": {**config, "val_fraction": 0.3}},
-                      metrics={"validation": {"best_f1": 0.9}})  # fmt: skip
-    untrained = ModelCard(name="bare", encoder="resnet18")
-    assert comparable(new, same) and not comparable(new, other) and not comparable(new, untrained)
-    rows, note = comparison_rows(new, same)
-    assert rows[0] == ("F1 (at its threshold)", "0.610", "0.550")
-    assert "same validation set" in note
-    rows, note = comparison_rows(new, other)
-    assert rows[0] == ("F1 (at its threshold)", "0.610", "–")
-    assert NOT_MEASURED in note and "0.9" not in str(rows)
-    rows, note = comparison_rows(new, None)
-    assert "No model is in use" in note
-
-
-def test_preview_thumbnail_shape_matches_the_photo_aspect(crackforest):
-    from crackinspector.core.io.pairing import Pair
-    from training.preview import make_previews
-
-    pair = Pair("001", crackforest / "images" / "001.jpg", crackforest / "masks" / "001.png")
-    ((_stem, thumb),) = make_previews([pair], height=64)
-    assert thumb.shape == (64, 96, 3) and thumb.dtype == np.uint8

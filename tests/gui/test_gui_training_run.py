@@ -35,7 +35,7 @@ def test_kill_then_resume_then_stop_then_resume(qtbot, tiny_data, tmp_path):
 
     # killed after its first epoch (as by a crash or the OS): interrupted, resumable
     qtbot.waitUntil(lambda: monitor.history.epochs_done >= 1, timeout=RUN_MS)
-    manager.process(run).proc.kill()
+    manager.process(run).kill()
     wait_done(qtbot, run)
     qtbot.waitUntil(lambda: monitor.record.status == "interrupted", timeout=10_000)
     assert monitor.resume_button.isEnabled() and not monitor.stop_button.isEnabled()

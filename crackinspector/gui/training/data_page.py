@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from crackinspector.core.errors import CrackInspectorError
 from crackinspector.gui.tasks import TaskRunner, one_line
 from training.check import FOLDERS, FRACTION, SPLIT, DataCheck, DataChoice, check_data
 from training.check import split_dataset_folder as dataset_parts
+from training.reviewed import export_reviewed, reviewed_data_dir
 
 DEBOUNCE_MS = 300
 
@@ -52,7 +54,14 @@ def to_pixmap(rgb) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
+def _reason(exc: BaseException) -> str:
+    """Our own errors as they are worded (they name the file); others in one line."""
+    return str(exc) if isinstance(exc, CrackInspectorError) else one_line(exc)
+
+
 class DataPage(QWizardPage):
+    reviewed_ready = Signal()  # the inspection's reviewed photos were written and filled in
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Training data")
@@ -81,6 +90,17 @@ class DataPage(QWizardPage):
         dataset_button = QPushButton("Dataset folder…", self)
         dataset_button.setToolTip("A folder holding images/ and masks/ (and maybe split.json)")
         dataset_button.clicked.connect(self._pick_dataset)
+        self.reviewed_button = QPushButton("Reviewed photos of this inspection", self)
+        self.reviewed_button.setToolTip(
+            "Your accepted and corrected photos with their masks, false alarms with empty "
+            "masks; training then fine-tunes the model in use"
+        )
+        self.reviewed_button.clicked.connect(self.use_reviewed)
+        self.reviewed_button.setEnabled(False)
+        self.source_label = QLabel(self)
+        self.source_label.setWordWrap(True)
+        self._inspection: Path | None = None
+        self._model: str | None = None
 
         self.fraction_radio = QRadioButton("A random fraction of the pairs:", self)
         self.split_radio = QRadioButton("The 'val' list of a split file:", self)
@@ -98,6 +118,8 @@ class DataPage(QWizardPage):
 
         form = QFormLayout()
         form.addRow("", dataset_button)
+        form.addRow("", self.reviewed_button)
+        form.addRow("", self.source_label)
         form.addRow(
             "Photos:", path_row(self, self.images_edit, lambda: self._pick(self.images_edit))
         )
@@ -166,6 +188,44 @@ class DataPage(QWizardPage):
             self.split_edit.setText(str(split))
         return True
 
+    def set_inspection(self, folder: Path | None, model: str | None) -> None:
+        """The photo folder open in the main window and the model in use (for the reviewed
+        photos source); None: no folder, the button stays disabled."""
+        self._inspection, self._model = folder, model
+        self.reviewed_button.setEnabled(folder is not None)
+
+    def use_reviewed(self) -> None:
+        """Write the inspection's reviewed photos as pairs (background) and train on them."""
+        if self._inspection is None:
+            return
+        out = reviewed_data_dir(self._inspection)
+        self.reviewed_button.setEnabled(False)
+        self.source_label.setText("Writing the reviewed photos as training pairs…")
+        self._tasks.start(
+            export_reviewed,
+            self._inspection,
+            out,
+            self._model,
+            key="reviewed",
+            on_returned=self._reviewed,
+            on_errored=self._reviewed_failed,
+            on_finished=lambda: self.reviewed_button.setEnabled(self._inspection is not None),
+        )
+
+    def _reviewed(self, result) -> None:
+        skipped = f"; {len(result.skipped)} skipped" if result.skipped else ""
+        self.source_label.setText(
+            f"{len(result.pairs)} reviewed photos of {self._inspection} written to "
+            f"{result.out_dir}{skipped}."
+        )
+        self.fraction_radio.setChecked(True)
+        self.images_edit.setText(str(result.images_dir))
+        self.masks_edit.setText(str(result.masks_dir))
+        self.reviewed_ready.emit()
+
+    def _reviewed_failed(self, exc: BaseException) -> None:
+        self.source_label.setText(_reason(exc))
+
     def _pick(self, edit: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text() or "")
         if folder:
@@ -191,7 +251,7 @@ class DataPage(QWizardPage):
     # ------------------------------------------------------------------ checking
     def schedule_check(self, *_: object) -> None:
         """Restart the pause; the data is checked once typing stops."""
-        self._tasks.cancel()
+        self._tasks.cancel("check")
         self.check = None
         self.summary_label.setText("Checking…" if self.images_edit.text() else "")
         self.completeChanged.emit()
@@ -211,7 +271,7 @@ class DataPage(QWizardPage):
         )
 
     def _check_failed(self, exc: BaseException) -> None:
-        self._checked(DataCheck(reason=one_line(exc)))
+        self._checked(DataCheck(reason=_reason(exc)))
 
     def _checked(self, result: DataCheck) -> None:
         self.check = result

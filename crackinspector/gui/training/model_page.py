@@ -109,6 +109,25 @@ class ModelPage(QWizardPage):
             return str(base.weights_path)
         return self.start_from()
 
+    def fine_tune_from(self, info: ModelInfo) -> None:
+        """Start from `info` (the model in use), listed even when it lives outside the model
+        folder (a file opened in the main window)."""
+        self.reload_models()
+        index = next(
+            (
+                i
+                for i in range(self.model_combo.count())
+                if self.model_combo.itemData(i).weights_path == info.weights_path
+            ),
+            -1,
+        )
+        if index < 0:
+            self.model_combo.addItem(f"{info.name}  ({info.card.encoder})", info)
+            index = self.model_combo.count() - 1
+            self.finetune_radio.setEnabled(True)
+        self.model_combo.setCurrentIndex(index)
+        self.finetune_radio.setChecked(True)
+
     def set_encoder(self, name: str) -> None:
         self.encoder_combo.setCurrentIndex(max(0, self.encoder_combo.findData(name)))
 

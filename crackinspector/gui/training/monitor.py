@@ -35,7 +35,7 @@ from training.runs import FINISHED, RUNNING, STOPPED, RunRecord, read_run
 from .chart import LossChart
 from .manager import RunManager
 from .process import TrainingProcess
-from .widgets import ComparisonTable, LogPane, confirm_resume
+from .widgets import ComparisonTable, LogPane
 
 
 def format_duration(seconds: float | None) -> str:
@@ -287,8 +287,7 @@ class RunMonitor(QWidget):
 
     def resume(self) -> None:
         record = self.record or read_run(self.run_dir)
-        known = self.manager.process(self.run_dir) is not None
-        if self.manager.is_running(self.run_dir) or not confirm_resume(self, record, known):
+        if self.manager.is_running(self.run_dir) or not record.can_resume:
             return
         self.manager.resume(self.run_dir)  # run_started -> bind()
 

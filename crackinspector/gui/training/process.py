@@ -1,33 +1,26 @@
-"""One training run as a child process, read line by line.
+"""One training run followed through its run folder: the Qt side of training.launch.
 
-The trainer runs as `python -m training … --events -` in a QProcess: a crash, an
-out-of-memory kill or a hang in training cannot take the GUI down, and the window stays
-responsive. Events arrive as JSON lines on stdout; stderr (tqdm bars, tracebacks) is cleaned
-into log lines. Stopping is the trainer's own graceful stop: a file named STOP in the run
-folder, checked between steps; the trainer then keeps the best checkpoint and exports it.
+The trainer is a detached process (training.launch) that outlives the GUI; this object
+only watches it: every POLL_MS it reads what was appended to events.jsonl (the chart's
+feed) and train.log (the trainer's stdout and stderr: log lines, tqdm bars, tracebacks),
+and whether the process is still alive. A run started in this session and one found again
+after a restart are followed the same way.
 """
 
 from __future__ import annotations
 
-import json
-import sys
+import signal
 from collections import deque
-from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
-from crackinspector.core.io.atomic import atomic_write_text
 from training.history import RunHistory
+from training.launch import LOG_FILE, RunHandle
 from training.logtext import StderrCleaner
 from training.runs import FAILED, INTERRUPTED, RUNNING
+from training.tail import EventTail, FileTail
 
-STOP_FILE = "STOP"  # training.loop.STOP_FILE (not imported: that module pulls in torch)
-
-
-def trainer_command(args: list[str]) -> tuple[str, list[str]]:
-    """The interpreter running the GUI, so it works from a venv with nothing on PATH."""
-    return sys.executable, ["-m", "training", *args, "--events", "-"]
+POLL_MS = 300
 
 
 class TrainingProcess(QObject):
@@ -38,39 +31,42 @@ class TrainingProcess(QObject):
     progress_line = Signal(str)  # the live tqdm bar ('' clears it)
     finished = Signal(str)  # final status
 
-    def __init__(self, run_dir: Path, args: list[str], parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        handle: RunHandle,
+        log_offset: int | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        """`log_offset`: where this process's output starts in train.log (None: its end)."""
         super().__init__(parent)
-        self.run_dir = Path(run_dir)
-        self.args = list(args)
-        self.resumed = "--resume" in args
-        # A resumed run continues the history already in its events.jsonl.
-        self.history = RunHistory.from_file(self.run_dir / "events.jsonl")
-        if self.resumed:
-            self.history.end = None
+        self.handle = handle
+        self.run_dir = handle.run_dir
         self.status = RUNNING
         self.message = ""
         self.stop_requested = False
-        self.stderr_tail: deque[str] = deque(maxlen=30)
+        self.log_tail: deque[str] = deque(maxlen=30)
+        self._events = EventTail(self.run_dir / "events.jsonl")
+        log = self.run_dir / LOG_FILE
+        self._log = FileTail.at_end(log) if log_offset is None else FileTail(log, log_offset)
+        self._cleaner = StderrCleaner()
+        self._recent_logs: deque[str] = deque(maxlen=200)
+        # A resumed run continues the history already in its events.jsonl.
+        self.history = RunHistory()
+        for event in self._events.new_events():
+            self.history.feed(event)
+        if handle.popen is not None:
+            self.history.end = None  # a new process: an earlier end no longer holds
         # everything the log pane showed, so a chart window opened later shows it too
         self.log_lines: deque[str] = deque(self.history.logs[-1000:], maxlen=5000)
-        self._recent_logs: deque[str] = deque(maxlen=8)
-        self._stdout = b""
-        self._cleaner = StderrCleaner()
-        self.proc = QProcess(self)
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONUNBUFFERED", "1")
-        env.insert("PYTHONIOENCODING", "utf-8")
-        self.proc.setProcessEnvironment(env)
-        self.proc.readyReadStandardOutput.connect(self._read_stdout)
-        self.proc.readyReadStandardError.connect(self._read_stderr)
-        self.proc.finished.connect(self._on_finished)
-        self.proc.errorOccurred.connect(self._on_error)
+        self._timer = QTimer(self, interval=POLL_MS)
+        self._timer.timeout.connect(self.poll)
+        self._timer.start()
+
+    @property
+    def pid(self) -> int:
+        return self.handle.pid
 
     # ------------------------------------------------------------------ control
-    def start(self) -> None:
-        program, arguments = trainer_command(self.args)
-        self.proc.start(program, arguments)
-
     def is_running(self) -> bool:
         return self.status == RUNNING
 
@@ -79,95 +75,70 @@ class TrainingProcess(QObject):
         if not self.is_running():
             return
         self.stop_requested = True
-        self._write_stop_file()
-        self._log("Stop requested: the run ends after the current step.")
+        self.handle.stop()
+        self._log_text("Stop requested: the run ends after the current step.")
 
-    def _log(self, text: str) -> None:
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OS would (the last complete epoch stays resumable)."""
+        self.handle.signal(signal.SIGKILL)
+
+    def terminate(self, wait_ms: int = 5000) -> None:
+        """SIGTERM (a graceful stop for the trainer), then kill; waits for the end."""
+        if self.is_running():
+            self.stop_requested = True
+            self.handle.terminate(wait_ms / 1000)
+            self.poll()
+
+    def detach(self) -> None:
+        """Stop following (the GUI quits); the trainer goes on."""
+        self._timer.stop()
+
+    # ------------------------------------------------------------------ reading
+    def poll(self) -> None:
+        alive = self.handle.alive()  # before reading: what a dead process wrote is complete
+        for event in self._events.new_events():
+            self._handle_event(event)
+        self._emit_log(self._cleaner.feed(self._log.read()))
+        if not alive and self.is_running():
+            self._emit_log(self._cleaner.flush())
+            self._on_finished()
+
+    def _handle_event(self, event: dict) -> None:
+        self.history.feed(event)
+        if event.get("type") == "start" and self.stop_requested:
+            self.handle.stop()  # the trainer clears STOP as it starts; ask again
+        if event.get("type") == "log":
+            message = str(event.get("message", ""))
+            self._recent_logs.append(message)
+            self._log_text(message)
+        self.event.emit(event)
+
+    def _emit_log(self, items: list[tuple[str, str]]) -> None:
+        for kind, text in items:
+            if kind == "progress":
+                self.progress_line.emit(text)
+            elif text not in self._recent_logs:  # the trainer echoes each log event
+                self.log_tail.append(text)
+                self._log_text(text)
+
+    def _log_text(self, text: str) -> None:
         self.log_lines.append(text)
         self.log_line.emit(text)
 
-    def _write_stop_file(self) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.run_dir / STOP_FILE, "stop requested from the CrackInspector GUI\n")
-
-    def terminate(self, wait_ms: int = 5000) -> None:
-        """On quitting the GUI: SIGTERM (a graceful stop for the trainer), then kill."""
-        if self.proc.state() == QProcess.ProcessState.NotRunning:
-            return
-        self.stop()
-        self.proc.terminate()
-        if not self.proc.waitForFinished(wait_ms):
-            self.proc.kill()
-            self.proc.waitForFinished(2000)
-
-    # ------------------------------------------------------------------ reading
-    def _read_stdout(self) -> None:
-        self._stdout += bytes(self.proc.readAllStandardOutput().data())
-        *lines, self._stdout = self._stdout.split(b"\n")
-        for raw in lines:
-            self._handle_stdout_line(raw.decode("utf-8", errors="replace").rstrip("\r"))
-
-    def _handle_stdout_line(self, line: str) -> None:
-        if not line.strip():
-            return
-        event: Any = None
-        if line.startswith("{"):
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                event = None
-        if not isinstance(event, dict) or "type" not in event:
-            # tqdm.write() echoes every log event as plain text; show other text once
-            if line not in self._recent_logs:
-                self._log(line)
-            return
-        self.history.feed(event)
-        if event["type"] == "start" and self.stop_requested:
-            self._write_stop_file()  # the trainer clears STOP as it starts; ask again
-        if event["type"] == "log":
-            message = str(event.get("message", ""))
-            self._recent_logs.append(message)
-            self._log(message)
-        self.event.emit(event)
-
-    def _read_stderr(self) -> None:
-        text = bytes(self.proc.readAllStandardError().data()).decode("utf-8", errors="replace")
-        self._emit_stderr(self._cleaner.feed(text))
-
-    def _emit_stderr(self, items: list[tuple[str, str]]) -> None:
-        for kind, text in items:
-            if kind == "line":
-                self.stderr_tail.append(text)
-                self._log(text)
-            else:
-                self.progress_line.emit(text)
-
     # ------------------------------------------------------------------ the end
-    def _on_finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
-        self._read_stdout()
-        if self._stdout:
-            self._handle_stdout_line(self._stdout.decode("utf-8", errors="replace"))
-            self._stdout = b""
-        self._read_stderr()
-        self._emit_stderr(self._cleaner.flush())
+    def _on_finished(self) -> None:
+        self._timer.stop()
         self.progress_line.emit("")
         end = self.history.end
+        code = self.handle.returncode
         if end is not None:
             self.status = str(end.get("status") or FAILED)
             self.message = self.history.failure_text() or str(end.get("message") or "")
-        elif exit_status == QProcess.ExitStatus.CrashExit or self.stop_requested:
+        elif code is None or code < 0 or self.stop_requested:
             self.status = INTERRUPTED
             self.message = "the training process ended before recording its end"
         else:
             self.status = FAILED
-            lines = [t for t in self.stderr_tail if t.strip()]
-            self.message = lines[-1] if lines else f"the trainer exited with code {exit_code}"
-        (self.run_dir / STOP_FILE).unlink(missing_ok=True)
+            lines = [t for t in self.log_tail if t.strip()]
+            self.message = lines[-1] if lines else f"the trainer exited with code {code}"
         self.finished.emit(self.status)
-
-    def _on_error(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart:
-            self.status = FAILED
-            self.message = f"could not start {sys.executable}: {self.proc.errorString()}"
-            self._log(self.message)
-            self.finished.emit(self.status)

@@ -1,8 +1,9 @@
 """Tools → Training runs…: every run in the runs folder, running or past.
 
-Read from the run folders (so it survives a restart of the GUI); a run with a live process
-in this session is "running", one without an end event and without a process here is
-"interrupted" and can be resumed. Double-click (or Show chart) reopens a run's chart.
+Read from the run folders (so it survives a restart of the GUI): a run whose folder a
+trainer holds is "running", whoever started it, and is followed (progress, Stop) like one
+started here; one without an end event and without a trainer is "interrupted" and can be
+resumed. Double-click (or Show chart) reopens a run's chart.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from training.names import runs_dir
 from training.runs import RunRecord, list_runs
 
 from .manager import RunManager
-from .widgets import confirm_resume
 
 COLUMNS = ("Run", "Status", "Encoder", "Epochs", "Best F1", "Started")
 
@@ -90,6 +90,7 @@ class RunsWindow(QWidget):
     def refresh(self) -> None:
         selected = self.selected()
         root = runs_dir()
+        self.manager.discover(root)  # runs started elsewhere, or before a restart
         self.folder_label.setText(f"Runs in {root}")
         self.records = list_runs(root, self.manager.live_dirs())
         self.table.setRowCount(len(self.records))
@@ -163,9 +164,8 @@ class RunsWindow(QWidget):
         r = self.selected()
         if r is None or not r.can_resume or self.manager.is_running(r.path):
             return
-        if confirm_resume(self, r, self.manager.process(r.path) is not None):
-            self.manager.resume(r.path)
-            self.open_chart.emit(r.path)
+        self.manager.resume(r.path)
+        self.open_chart.emit(r.path)
 
     def _stop(self) -> None:
         r = self.selected()

@@ -23,8 +23,9 @@ class SummaryPage(QWizardPage):
         super().__init__(parent)
         self.setTitle("Summary")
         self.setSubTitle(
-            "Training runs in the background: you can close this window and keep working. "
-            "Follow it, stop it or resume it from Tools → Training runs."
+            "Training runs in the background, in its own process: you can close this window, "
+            "or CrackInspector itself, and it goes on. Follow it, stop it or resume it from "
+            "Tools → Training runs."
         )
         self.setButtonText(QWizard.WizardButton.FinishButton, "Start training")
         self.name_edit = QLineEdit(self)

@@ -29,13 +29,20 @@ class TrainingUi(QObject):
         current_model: Callable[[], ModelInfo | None] | None = None,
         use_model: Callable[[Path], None] | None = None,
         manager: RunManager | None = None,
+        current_folder: Callable[[], Path | None] | None = None,
     ) -> None:
+        """`current_folder`: the photo folder open in the main window (default: its
+        AppState's folder, when the window has one)."""
         super().__init__(parent_window)
         self.setObjectName("training_ui")
         self.window = parent_window
         self.models_changed = models_changed
         self.current_model = current_model
         self.use_model = use_model
+        state = getattr(parent_window, "state", None)
+        if current_folder is None and state is not None:
+            current_folder = lambda: state.folder  # noqa: E731 - AppState.folder is a property
+        self.current_folder = current_folder
         self.manager = manager or run_manager()
         self.wizard: TrainingWizard | None = None
         self.runs_window: RunsWindow | None = None
@@ -44,7 +51,9 @@ class TrainingUi(QObject):
 
     def open_wizard(self) -> TrainingWizard:
         if self.wizard is None:
-            self.wizard = TrainingWizard(self.manager, self.window)
+            self.wizard = TrainingWizard(
+                self.manager, self.window, self.current_model, self.current_folder
+            )
             self.wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             self.wizard.setWindowModality(Qt.WindowModality.NonModal)
             self.wizard.run_started.connect(self.open_monitor)

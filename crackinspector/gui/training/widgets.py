@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPlainTextEdit,
     QTableWidget,
     QTableWidgetItem,
@@ -17,22 +16,6 @@ from PySide6.QtWidgets import (
 
 from crackinspector.core.model.card import ModelCard
 from training.compare import NOT_MEASURED, comparable, comparison_rows
-from training.runs import INTERRUPTED, RECENT_S, RunRecord
-
-
-def confirm_resume(parent: QWidget, record: RunRecord, known_here: bool) -> bool:
-    """Ask before resuming a run that may still be training in another program: two
-    trainers writing one run folder would spoil it. Runs this session saw end need no ask."""
-    idle = record.seconds_since_activity()
-    if known_here or record.status != INTERRUPTED or idle is None or idle >= RECENT_S:
-        return True
-    answer = QMessageBox.question(
-        parent,
-        "Resume training?",
-        f"{record.name} has no recorded end, and its log changed {idle:.0f} s ago: it may "
-        "still be training in another program or on another computer. Resume it here anyway?",
-    )
-    return answer == QMessageBox.StandardButton.Yes
 
 
 class LogPane(QWidget):

@@ -5,11 +5,13 @@ and emits `run_started(run folder)`; the wizard then closes and the run goes on.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
+from crackinspector.core.model.registry import ModelInfo
 from training.check import FOLDERS, FRACTION, SPLIT, DataCheck, choice_args
 from training.names import runs_dir
 
@@ -24,9 +26,18 @@ from .summary_page import SummaryPage
 class TrainingWizard(QWizard):
     run_started = Signal(object)  # Path of the new run folder
 
-    def __init__(self, manager: RunManager | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        manager: RunManager | None = None,
+        parent: QWidget | None = None,
+        current_model: Callable[[], ModelInfo | None] | None = None,
+        current_folder: Callable[[], Path | None] | None = None,
+    ) -> None:
+        """`current_model` / `current_folder`: the main window's model and photo folder,
+        for the "reviewed photos of this inspection" source (fine-tuning the model in use)."""
         super().__init__(parent)
         self.manager = manager or run_manager()
+        self.current_model = current_model or (lambda: None)
         self.setWindowTitle("Train a model")
         self.setObjectName("training_wizard")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
@@ -37,8 +48,18 @@ class TrainingWizard(QWizard):
         self.summary_page = SummaryPage(self)
         for page in (self.data_page, self.model_page, self.settings_page, self.summary_page):
             self.addPage(page)
+        model = self.current_model()
+        folder = current_folder() if current_folder is not None else None
+        self.data_page.set_inspection(folder, str(model.weights_path) if model else None)
+        self.data_page.reviewed_ready.connect(self._reviewed_ready)
         self.run_dir: Path | None = None
         self.resize(760, 680)
+
+    def _reviewed_ready(self) -> None:
+        """Reviewed photos teach the model in use about this inspection: fine-tune it."""
+        model = self.current_model()
+        if model is not None:
+            self.model_page.fine_tune_from(model)
 
     # ------------------------------------------------------------------ shared state
     def data_check(self) -> DataCheck | None:
@@ -112,7 +133,11 @@ class TrainingWizard(QWizard):
             QMessageBox.warning(self, "Cannot start training", problem)
             return
         runs_dir().mkdir(parents=True, exist_ok=True)
-        self.manager.start(run_dir, args)
+        try:
+            self.manager.start(run_dir, args)
+        except OSError as exc:  # no interpreter, no room for the run folder, ...
+            QMessageBox.warning(self, "Cannot start training", f"{run_dir}: {exc}")
+            return
         self.run_dir = run_dir
         self.run_started.emit(run_dir)
         super().accept()
