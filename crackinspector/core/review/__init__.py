@@ -14,6 +14,9 @@ Qt-free. The GUI wires its widgets to these; commands/review.py is the headless 
   lines (and damaged-file notices) for the user.
 - `edits.MaskEditor`: a full-resolution mask with brush/eraser strokes, lasso fill/erase,
   delete-the-crack-under-a-point and reset-to-model, each undoable; undo memory is capped.
+- `session.EditSession(store, photo, model_mask)`: a MaskEditor kept in step with the
+  store for the viewer: each finished edit is saved (the photo becomes corrected), an
+  undo back to the model's mask drops it.
 - `reviews.load_reviews(folder) -> InspectionReviews` (for reports): the inspection
   details (`info`), severity table, and per photo path `review(path) -> ReviewRecord`
   with `status`, `reviewer`, `reviewed_at`, `note`, `model`, `threshold`, `changed`, and
