@@ -22,7 +22,7 @@ _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 @dataclass(frozen=True)
 class Setting:
     key: str
-    kind: str  # "bytes", "str", "bool", "float", "list", "color", "optional_float"
+    kind: str  # "bytes", "str", "bool", "float", "int", "list", "color", "optional_float"
     default: Any
     doc: str
 
@@ -35,6 +35,11 @@ _ALL = (
     Setting("model/name", "str", "", "registry name or weights path of the chosen model"),
     Setting("model/extra", "list", [], "weights files added with 'Add model from file'"),
     Setting("model/device", "str", "auto", "auto, cpu, cuda or mps"),
+    Setting("model/precision", "str", "auto", "inference precision: auto, fp32, bf16 or int8"),
+    Setting("model/threads", "int", 0, "CPU threads for inference; 0 = automatic"),
+    Setting("model/tta", "bool", False, "test-time augmentation (average over flips)"),
+    Setting("analysis/min_area_px", "int", 20, "regions smaller than this are specks"),
+    Setting("analysis/severity", "str", "auto", "severity scale: auto or a preset name"),
     Setting("view/threshold", "optional_float", None, "crack threshold; empty = the model's"),
     Setting("view/opacity", "float", 0.6, "crack mask opacity 0..1"),
     Setting("view/mask_color", "color", "#ff2d55", "crack mask colour"),
@@ -81,6 +86,13 @@ def _to_float(raw: Any, s: Setting) -> float:
     return value
 
 
+def _to_int(raw: Any, s: Setting) -> int:
+    value = int(str(raw).strip())
+    if value < 0:
+        raise ValueError(raw)
+    return value
+
+
 def _to_optional_float(raw: Any, s: Setting) -> float | None:
     if isinstance(raw, str) and raw.strip() in ("", "none", "None"):
         return None
@@ -115,6 +127,7 @@ _CONVERT = {
     "str": lambda raw, s: str(raw),
     "bool": _to_bool,
     "float": _to_float,
+    "int": _to_int,
     "optional_float": _to_optional_float,
     "list": _to_list,
     "color": _to_color,

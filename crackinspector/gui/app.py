@@ -86,7 +86,8 @@ def dispose(window) -> None:
 
 
 def wait_for_current_result(window, timeout_s: float = 600.0) -> bool:
-    """Process events until the image on screen is analysed or failed (or no model)."""
+    """Process events until the image on screen is analysed and measured, or failed (or
+    there is no model)."""
     from PySide6.QtWidgets import QApplication
 
     from .results import Status
@@ -94,13 +95,14 @@ def wait_for_current_result(window, timeout_s: float = 600.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         QApplication.processEvents()
-        c, path = window.controller, window.current
+        c, path = window.controller, window.state.current
         if path is None or c.model is None or c.model_ready_state == "failed":
             return False
-        photo_ready = window._photo_path == path
+        photo_ready = window.photo_shown() == path
         if photo_ready and c.status(path) == Status.FAILED:
             return True
-        if photo_ready and window.overlay.result is not None:
+        measured = window.measurements.measurement(path) is not None
+        if photo_ready and window.overlay.result is not None and measured:
             return True
         time.sleep(0.02)
     return False

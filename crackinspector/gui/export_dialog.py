@@ -1,27 +1,21 @@
-"""The export dialog: choose what to write, run the export engine in a worker thread.
+"""The export dialog: choose what to write, run the export engine as a background task.
 
-Standalone: give it the image paths (and the selected subset) and the current model,
-threshold and calibration. Hook-up in the main window:
-
-    def export(window):
-        dialog = ExportDialog(window.image_paths(), window.selected_paths(),
-                              model=window.model_info, threshold=window.threshold,
-                              parent=window)
-        dialog.exportFinished.connect(...)   # optional
-        dialog.exec()
-    window.set_export_handler(export)
+Standalone: give it the image paths (and the selected subset), the model and the analysis
+settings the window shows (threshold, minimum crack size, severity), so the report has the
+numbers of the panels. The main window opens it from File -> Export report….
 
 Signals
 - `exportStarted(object)`: the output folder (Path) the export will use as first asked.
-- `exportFinished(object)`: the core.export.ExportResult (also when cancelled or a write
-  failed; `result.cancelled`, `result.fatal_error`, `result.failed` say which).
+- `exportProgress(object)`: each core ExportProgress, on the GUI thread.
+- `exportFinished(object)`: the ExportResult (also when cancelled or a write failed;
+  `result.cancelled`, `result.fatal_error`, `result.failed` say which).
 - `exportFailed(str)`: the export could not start (one line: bad option, unwritable folder,
   model that cannot be loaded).
 
-The engine runs in an ExportWorker (QObject) moved to a QThread; the worker only emits
-signals and never touches a widget. Cancel sets a threading.Event the engine polls between
-images, files and tile batches, so it takes effect within a second or so; closing the dialog
-cancels and joins the thread.
+The engine runs through the GUI's task helper (gui/tasks.py); it only reports progress and
+never touches a widget. Cancel sets the task's cancel event, which the engine polls between
+images, files and tile batches, so it takes effect within a second or so; closing the
+dialog cancels and joins the task.
 """
 
 from __future__ import annotations
@@ -31,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, QUrl, Signal, Slot
+from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -68,49 +62,48 @@ from crackinspector.core.report.export import (
     run_export,
 )
 
+from .tasks import Task, TaskRunner
+
 SourceFactory = Callable[[], Any]  # builds the ProbabilitySource, in the worker thread
 
 
-class ExportWorker(QObject):
-    """Runs one export in whatever thread it lives in; talks only through signals."""
+class ExportRun:
+    """The flags of one export: `stop` asks the engine to stop and return what it wrote (a
+    soft cancel: the result is still delivered); `ended` is set when the work returned."""
 
-    progress = Signal(object)  # ExportProgress
-    finished = Signal(object)  # ExportResult
-    failed = Signal(str)
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.ended = threading.Event()
 
-    def __init__(
-        self,
-        paths: Sequence[Path],
-        options: ExportOptions,
-        source_factory: SourceFactory,
-        cache: Any | None = None,
-    ) -> None:
-        super().__init__()
-        self.paths = list(paths)
-        self.options = options
-        self.source_factory = source_factory
-        self.cache = cache
-        self.cancel_event = threading.Event()
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            source = self.source_factory()
-            result = run_export(
-                self.paths,
-                source,
-                self.options,
-                progress=self.progress.emit,
-                cancel=self.cancel_event.is_set,
-                cache=self.cache,
-            )
-        except CrackInspectorError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # a bug or out of memory: say so instead of dying silently
-            self.failed.emit(f"export failed: {type(exc).__name__}: {exc}")
-            return
-        self.finished.emit(result)
+def export_job(
+    paths: Sequence[Path],
+    options: ExportOptions,
+    source_factory: SourceFactory,
+    cache: Any,
+    run: ExportRun,
+    progress: Callable[[ExportProgress], None],
+    cancel: threading.Event,
+) -> ExportResult:
+    """The task's work: build the model's source in the worker thread, then export."""
+    try:
+        source = source_factory()
+        return run_export(
+            paths,
+            source,
+            options,
+            progress=progress,
+            cancel=lambda: run.stop.is_set() or cancel.is_set(),
+            cache=cache,
+        )
+    finally:
+        run.ended.set()
+
+
+def failure_text(exc: BaseException) -> str:
+    if isinstance(exc, CrackInspectorError):
+        return str(exc)
+    return f"export failed: {type(exc).__name__}: {exc}"  # a bug or out of memory: say so
 
 
 def summary_text(result: ExportResult) -> str:
@@ -143,7 +136,8 @@ def summary_text(result: ExportResult) -> str:
 class ExportDialog(QDialog):
     """Options, progress and outcome of one export. See the module docstring."""
 
-    exportStarted = Signal(object)  # the interface names other parts code against
+    exportStarted = Signal(object)
+    exportProgress = Signal(object)
     exportFinished = Signal(object)
     exportFailed = Signal(str)
 
@@ -154,6 +148,8 @@ class ExportDialog(QDialog):
         model: Any = None,
         threshold: float | None = None,
         mm_per_px: float | None = None,
+        min_area_px: int = DEFAULT_MIN_AREA_PX,
+        severity: str = "auto",
         out_dir: str | Path | None = None,
         device: str = "auto",
         backend: str = "auto",
@@ -176,9 +172,13 @@ class ExportDialog(QDialog):
         self.mm_per_px = mm_per_px
         self.result: ExportResult | None = None
         self.error: str | None = None
-        self._thread: QThread | None = None
-        self._worker: ExportWorker | None = None
+        self.runner = TaskRunner("export", threads=1, parent=self)
+        self._task: Task | None = None
+        self._run = ExportRun()
+        self._run.ended.set()
         self._build(threshold, out_dir)
+        self.min_area_spin.setValue(min_area_px)
+        self.severity_combo.setCurrentIndex(max(self.severity_combo.findData(severity), 0))
 
     # ----------------------------------------------------------------- layout
     def _build(self, threshold: float | None, out_dir: str | Path | None) -> None:
@@ -333,7 +333,8 @@ class ExportDialog(QDialog):
         return make
 
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
+        """An export is in progress (its work has not returned yet)."""
+        return not self._run.ended.is_set()
 
     @Slot()
     def start(self) -> bool:
@@ -361,36 +362,31 @@ class ExportDialog(QDialog):
         self.progress.setValue(0)
         self.status.setText("Loading the model…" if self.source_factory is None else "Starting…")
 
-        self._thread = QThread(self)
-        self._thread.setObjectName("export")
-        self._worker = ExportWorker(paths, options, self._factory(), self.cache)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.finished.connect(self._on_finished)
-        self._worker.failed.connect(self._on_failed)
-        # direct: quit from the worker thread as soon as it is done, so the GUI-side
-        # handlers below can join the thread at once
-        direct = Qt.ConnectionType.DirectConnection
-        self._worker.finished.connect(self._thread.quit, direct)
-        self._worker.failed.connect(self._thread.quit, direct)
-        self._thread.finished.connect(self._worker.deleteLater)
         self.exportStarted.emit(options.out_dir)
-        self._thread.start()
+        self._run = ExportRun()
+        self._task = self.runner.start(
+            export_job,
+            paths,
+            options,
+            self._factory(),
+            self.cache,
+            self._run,
+            on_yielded=self._on_progress,
+            on_returned=self._on_finished,
+            on_errored=lambda exc: self._on_failed(failure_text(exc)),
+        )
         return True
 
     def cancel(self) -> None:
         """Ask a running export to stop (it finishes the file it is writing)."""
-        if self._worker is not None and self.is_running():
-            self._worker.cancel_event.set()
+        if self.is_running():
+            self._run.stop.set()  # the engine stops and returns what it did
             self.status.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
 
     def wait(self, msecs: int = 60_000) -> bool:
-        """Join the worker thread (True when it is not running any more)."""
-        if self._thread is None:
-            return True
-        return self._thread.wait(msecs)
+        """Join the export task's thread (True when it is not running any more)."""
+        return self.runner.wait(msecs)
 
     def _cancel_or_close(self) -> None:
         if self.is_running():
@@ -399,6 +395,7 @@ class ExportDialog(QDialog):
             self.reject()
 
     def _on_progress(self, p: ExportProgress) -> None:
+        self.exportProgress.emit(p)
         self.progress.setValue(round(p.fraction * 1000))
         if p.stage == "image" and p.path is not None:
             self.status.setText(f"Analysing {p.done + 1} of {p.total}: {p.path.name}")
@@ -408,7 +405,6 @@ class ExportDialog(QDialog):
             self.status.setText("Done.")
 
     def _finish_ui(self) -> None:
-        self.wait(10_000)  # the worker has returned: this joins at once
         for w in self._option_widgets:
             w.setEnabled(True)
         self.export_button.setEnabled(True)
@@ -447,13 +443,21 @@ class ExportDialog(QDialog):
     # ----------------------------------------------------------------- closing
     def reject(self) -> None:
         """Closing (Esc, Close, the window's x) cancels a running export and joins it."""
-        if self.is_running():
-            self.cancel()
-            self.wait()
+        self.stop()
         super().reject()
 
     def done(self, code: int) -> None:
+        self.stop()
+        super().done(code)
+
+    def stop(self) -> None:
+        """Cancel a running export and wait until its work has returned (the outcome is
+        still delivered to exportFinished)."""
         if self.is_running():
             self.cancel()
-            self.wait()
-        super().done(code)
+        self.wait()
+
+    def shutdown(self) -> None:
+        """Stop and join for good (the main window is closing): nothing is delivered."""
+        self.cancel()
+        self.runner.shutdown()

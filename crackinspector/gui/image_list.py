@@ -1,9 +1,12 @@
 """The thumbnail strip: every image of the folder with a status badge.
 
-A list model over `ImageEntry`s; thumbnails are requested lazily the first time a row is
+A list model over `ImageEntry`s, a view of the application state's image list; statuses
+come from the analysis controller and the crack area on each badge from
+gui/measurements.py (the shared analysis function, the same numbers as the panels).
+Thumbnails are requested lazily the first time a row is
 painted (so a folder of thousands of photos costs nothing up front) and decoded by the
 ImageLoader's pool. The delegate draws the badge: grey ring (not analysed), clock (queued),
-progress arc (running), green tick with crack % (analysed), red mark (failed; the reason is
+progress arc (running), green tick with crack area % (analysed), red mark (failed; the reason is
 in the tooltip).
 """
 
@@ -24,8 +27,11 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from .controller import AnalysisController
 from .loaders import ImageLoader
+from .measurements import Measurements, Summary
 from .results import ImageEntry, Status
+from .state import AppState
 
 EntryRole = Qt.ItemDataRole.UserRole + 1
 STATUS_COLORS = {
@@ -44,9 +50,18 @@ STATUS_ICONS = {
 }
 
 
-def status_text(entry: ImageEntry) -> str:
-    if entry.status == Status.DONE and entry.crack_fraction is not None:
-        return f"analysed: {entry.crack_fraction * 100:.2f} % crack"
+def badge_label(entry: ImageEntry, summary: Summary | None) -> str:
+    """The text on a badge: crack area % once measured, progress while running."""
+    if entry.status == Status.DONE and summary is not None:
+        return f"{summary.crack_area_pct:.2f} %"
+    if entry.status == Status.RUNNING and entry.progress:
+        return f"{entry.progress * 100:.0f} %"
+    return ""
+
+
+def status_text(entry: ImageEntry, summary: Summary | None = None) -> str:
+    if entry.status == Status.DONE and summary is not None:
+        return f"analysed: {summary.text()}"
     if entry.status == Status.RUNNING and entry.progress:
         return f"running ({entry.progress * 100:.0f} %)"
     if entry.status == Status.FAILED:
@@ -55,9 +70,18 @@ def status_text(entry: ImageEntry) -> str:
 
 
 class ImageListModel(QAbstractListModel):
-    def __init__(self, loader: ImageLoader, parent=None) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        controller: AnalysisController,
+        measurements: Measurements,
+        loader: ImageLoader,
+        parent=None,
+    ) -> None:
         super().__init__(parent)
         self.loader = loader
+        self.controller = controller
+        self.measurements = measurements
         self.entries: list[ImageEntry] = []
         self._rows: dict[Path, int] = {}
         self._thumbs: dict[Path, QPixmap] = {}
@@ -65,12 +89,31 @@ class ImageListModel(QAbstractListModel):
         self._broken: dict[Path, str] = {}
         loader.thumbnail_ready.connect(self._on_thumbnail)
         loader.thumbnail_failed.connect(self._on_thumbnail_failed)
+        state.images_changed.connect(self._set_paths)
+        controller.status_changed.connect(self._on_status)
+        controller.progress.connect(self._on_progress)
+        measurements.measured.connect(self._row_changed)
 
     # ----------------------------------------------------------------- content
-    def set_paths(self, paths: list[Path]) -> None:
+    def summary(self, path: Path) -> Summary | None:
+        return self.measurements.summary(path)
+
+    def _on_status(self, path: Path, status: Status, reason: str) -> None:
+        self.update_entry(path, status=status, error=reason, progress=0.0)
+
+    def _on_progress(self, path: Path, done: int, total: int) -> None:
+        self.update_entry(path, progress=done / total if total else 0.0)
+
+    def _row_changed(self, path: Path) -> None:
+        row = self._rows.get(path)
+        if row is not None:
+            self.dataChanged.emit(self.index(row), self.index(row))
+
+    def _set_paths(self, paths: list[Path]) -> None:
         self.beginResetModel()
         self.loader.cancel_thumbnails()
-        self.entries = [ImageEntry(p) for p in paths]
+        c = self.controller  # statuses it still knows (a folder opened again)
+        self.entries = [ImageEntry(p, c.status(p), c.error(p)) for p in paths]
         self._rows = {p: i for i, p in enumerate(paths)}
         self._thumbs.clear()
         self._requested.clear()
@@ -114,12 +157,12 @@ class ImageListModel(QAbstractListModel):
             return self._decoration(entry.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             broken = self._broken.get(entry.path)
-            lines = [str(entry.path), status_text(entry)]
+            lines = [str(entry.path), status_text(entry, self.summary(entry.path))]
             if broken and entry.status != Status.FAILED:
                 lines.append(f"cannot show a preview: {broken}")
             return "\n".join(lines)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{entry.path.name}, {status_text(entry)}"
+            return f"{entry.path.name}, {status_text(entry, self.summary(entry.path))}"
         if role == EntryRole:
             return entry
         return None
@@ -186,7 +229,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 box.adjusted(0, box.height() // 6, 0, -box.height() // 6), QColor(60, 62, 66)
             )
 
-        self._paint_badge(painter, entry, box)
+        model = index.model()
+        summary = model.summary(entry.path) if isinstance(model, ImageListModel) else None
+        self._paint_badge(painter, entry, badge_label(entry, summary), box)
 
         text_rect = QRect(r.x() + 4, box.bottom() + 4, r.width() - 8, 22)
         painter.setPen(
@@ -200,13 +245,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         )
         painter.restore()
 
-    def _paint_badge(self, painter: QPainter, entry: ImageEntry, box: QRect) -> None:
+    def _paint_badge(self, painter: QPainter, entry: ImageEntry, label: str, box: QRect) -> None:
         color = STATUS_COLORS[entry.status]
-        label = ""
-        if entry.status == Status.DONE and entry.crack_fraction is not None:
-            label = f"{entry.crack_fraction * 100:.1f} %"
-        elif entry.status == Status.RUNNING and entry.progress:
-            label = f"{entry.progress * 100:.0f} %"
         font = QFont(painter.font())
         font.setPointSizeF(max(font.pointSizeF() * 0.85, 7))
         font.setBold(True)

@@ -1,5 +1,8 @@
 """Numpy arrays to pixmaps for the viewer's layers, cheaply enough for 24-megapixel photos.
 
+On-screen drawing only: burned-in overlays of exports and reports are drawn by the core's
+report renderer, and crack counts come from core.analysis.analyse (gui/measurements.py).
+
 Every layer is an 8-bit *indexed* image made straight from a numpy buffer, with a colour
 table carrying colour and alpha: a mask is 0/1 with two table entries, the heat map is the
 probability's top byte with 256 entries. So a threshold change costs one numpy comparison
@@ -117,11 +120,3 @@ def shared_pixmap(bgra: np.ndarray) -> QPixmap:
     h, w, _ = bgra.shape
     image = QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_ARGB32_Premultiplied)
     return QPixmap.fromImage(image)
-
-
-def count_segments(mask: np.ndarray) -> int:
-    """Number of separate crack regions (8-connected components, background excluded)."""
-    if not mask.any():
-        return 0
-    n, _ = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
-    return int(n) - 1

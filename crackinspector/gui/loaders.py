@@ -1,10 +1,11 @@
-"""Decoding photos and thumbnails in a small thread pool, never on the GUI thread.
+"""Decoding photos and thumbnails in background tasks, never on the GUI thread.
 
 Photos come back as numpy arrays already in the screen's 32-bit layout (converted with cv2,
 which releases the GIL); the GUI thread wraps them as a pixmap without a copy
 (layers.photo_pixmap). Thumbnails come back as small QImages. JPEG
 thumbnails use PIL's draft mode (DCT scaling), a few ms even for a 24-megapixel photo.
-Requests carry a generation number so a slow photo never replaces a newer one.
+A newer photo request replaces an unfinished one (the helper's latest-wins key), so a slow
+photo never replaces a newer one.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from crackinspector.core.io.imageio import read_image
 
-from .worker import one_line, register_pool
+from .tasks import TaskRunner, one_line
 
 
 def rgb_to_bgra(rgb: np.ndarray) -> np.ndarray:
@@ -47,83 +48,49 @@ def load_thumbnail(path: Path, size: int) -> QImage:
     return qimage_from_rgb(rgb)
 
 
-class _Emitter(QObject):
-    thumbnail_ready = Signal(object, QImage)  # path, image
-    thumbnail_failed = Signal(object, str)
-    photo_ready = Signal(object, int, object)  # path, generation, BGRA array
-    photo_failed = Signal(object, int, str)
-
-
-class _Task(QRunnable):
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self._fn = fn
-        self.setAutoDelete(True)
-
-    def run(self) -> None:
-        self._fn()
-
-
 class ImageLoader(QObject):
-    """Thumbnails and full photos decoded in a private QThreadPool."""
+    """Thumbnails and full photos decoded by a two-thread task runner (gui/tasks.py)."""
 
-    thumbnail_ready = Signal(object, QImage)
-    thumbnail_failed = Signal(object, str)
-    photo_ready = Signal(object, int, object)  # path, generation, BGRA uint8 (H, W, 4)
-    photo_failed = Signal(object, int, str)
+    thumbnail_ready = Signal(object, QImage)  # path, image
+    thumbnail_failed = Signal(object, str)  # path, reason
+    photo_ready = Signal(object, object)  # path, BGRA uint8 (H, W, 4)
+    photo_failed = Signal(object, str)  # path, reason
 
     def __init__(self, thumb_size: int = 160, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.thumb_size = thumb_size
-        self.pool = register_pool(QThreadPool(self))
-        self.pool.setMaxThreadCount(2)
-        self._emitter = _Emitter()
-        self._emitter.thumbnail_ready.connect(self.thumbnail_ready)
-        self._emitter.thumbnail_failed.connect(self.thumbnail_failed)
-        self._emitter.photo_ready.connect(self.photo_ready)
-        self._emitter.photo_failed.connect(self.photo_failed)
-        self._generation = 0
-        self._closed = False
+        self.runner = TaskRunner("images", threads=2, parent=self)
 
     def request_thumbnail(self, path: Path) -> None:
-        if self._closed:
-            return
-        emitter, size = self._emitter, self.thumb_size
+        self.runner.start(
+            load_thumbnail,
+            path,
+            self.thumb_size,
+            key=("thumb", path),
+            on_returned=lambda image: self.thumbnail_ready.emit(path, image),
+            on_errored=lambda exc: self.thumbnail_failed.emit(path, one_line(exc)),
+        )
 
-        def work() -> None:
-            try:
-                emitter.thumbnail_ready.emit(path, load_thumbnail(path, size))
-            except Exception as exc:  # any unreadable file gets a 'broken' thumbnail
-                emitter.thumbnail_failed.emit(path, one_line(exc))
-
-        self.pool.start(_Task(work), priority=0)
-
-    def request_photo(self, path: Path) -> int:
-        """Decode `path` at full size; returns the generation its signal will carry."""
-        self._generation += 1
-        generation = self._generation
-        if self._closed:
-            return generation
-        emitter = self._emitter
-
-        def work() -> None:
-            try:
-                emitter.photo_ready.emit(path, generation, rgb_to_bgra(read_image(path)))
-            except Exception as exc:
-                emitter.photo_failed.emit(path, generation, one_line(exc))
-
-        self.pool.start(_Task(work), priority=10)  # the photo on screen goes first
-        return generation
-
-    @property
-    def generation(self) -> int:
-        return self._generation
+    def request_photo(self, path: Path) -> None:
+        """Decode `path` at full size; a newer request replaces an unfinished one."""
+        self.runner.start(
+            decode_photo,
+            path,
+            key="photo",
+            priority=10,  # the photo on screen goes before thumbnails
+            on_returned=lambda bgra: self.photo_ready.emit(path, bgra),
+            on_errored=lambda exc: self.photo_failed.emit(path, one_line(exc)),
+        )
 
     def cancel_thumbnails(self) -> None:
-        """Forget thumbnails not yet started (a new folder was opened)."""
-        self.pool.clear()
+        """Forget thumbnails not yet decoded (a new folder was opened)."""
+        for task in self.runner.tasks():
+            if task.key != "photo":
+                task.cancel()
 
     def shutdown(self) -> None:
-        self._closed = True
-        self.pool.clear()
-        self.pool.waitForDone()
+        self.runner.shutdown()
+
+
+def decode_photo(path: Path) -> np.ndarray:
+    return rgb_to_bgra(read_image(path))

@@ -1,31 +1,23 @@
-"""The measurements panel: totals and a crack table for the image on screen, plus its scale.
+"""The measurements dock: totals and a crack table for the image on screen, plus its scale.
 
-Standalone: it does not know the main window. Hook-up (see also docs/REPORTS.md):
-
-    panel = MeasurePanel()
-    window.install_measure_panel(panel)
-    window.measurements_input.connect(panel.on_mask_settled)   # (result, mask, threshold)
-    panel.crackSelected.connect(lambda i: viewer_highlight(crack_highlight(panel.measurement, i)))
+A view of the application state and of gui/measurements.py: it shows
+`measurements.measurement(state.current)` (the shared analysis function's result) and
+writes what the user changes (severity scale, minimum crack size, calibration) into the
+state, which re-measures every view. It measures nothing itself.
 
 Signals
 - `crackSelected(int)`: crack index (0-based, `Crack.index`) when a table row is selected,
   -1 when the selection is cleared or the measurement changes.
 - `measurementChanged(object)`: the ImageMeasurement now shown (or None).
-- `calibrationChanged(object, float)`: (image Path, mm per pixel or 0.0 when removed) after
-  the panel saved a calibration into the folder's `.crackinspector/calibration.json`.
-- `busyChanged(bool)`: a background measurement started / finished.
-
-Measuring runs off the GUI thread (`measure_async` / `on_mask_settled`) in a one-thread
-pool; a result for an outdated request is dropped. Call `shutdown()` before deleting.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainterPath
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,31 +29,20 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from crackinspector.core.analysis.calibration import (
-    Calibration,
-    CalibrationLookup,
-    load_calibration,
-    save_calibration,
-)
-from crackinspector.core.analysis.measure import (
-    DEFAULT_MIN_AREA_PX,
-    ImageMeasurement,
-    crack_outline,
-    measure_mask,
-)
-from crackinspector.core.analysis.severity import (
-    PRESETS,
-    SeverityError,
-    SeverityScale,
-    default_scale,
-)
+from crackinspector.core.analysis.calibration import Calibration
+from crackinspector.core.analysis.measure import ImageMeasurement, crack_outline
+from crackinspector.core.analysis.severity import PRESETS
 from crackinspector.core.errors import CrackInspectorError
+
+from .measurements import Measurements
+from .state import AppState
 
 COLUMNS = ("#", "Severity", "Length px", "Length mm", "Max width px", "Max width mm", "Type")
 
@@ -129,52 +110,19 @@ class _NumberItem(QTableWidgetItem):
         return super().__lt__(other)
 
 
-class _Signals(QObject):
-    done = Signal(int, object, object)  # request id, ImageMeasurement | None, error text
-
-
-class _MeasureTask(QRunnable):
-    def __init__(self, rid: int, mask, mm, min_area, scale, signals: _Signals) -> None:
-        super().__init__()
-        self.args = (rid, mask, mm, min_area, scale)
-        self.signals = signals
-
-    def run(self) -> None:
-        rid, mask, mm, min_area, scale = self.args
-        try:
-            result = measure_mask(mask, mm, min_area, scale)
-            self.signals.done.emit(rid, result, None)
-        except Exception as exc:  # shown in the panel; never kills the pool thread
-            self.signals.done.emit(rid, None, f"{type(exc).__name__}: {exc}")
-
-
 class MeasurePanel(QWidget):
     """Totals, crack table, severity scale and calibration of the image on screen."""
 
-    crackSelected = Signal(int)  # the interface name other parts code against
+    crackSelected = Signal(int)
     measurementChanged = Signal(object)
-    calibrationChanged = Signal(object, float)
-    busyChanged = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, state: AppState, measurements: Measurements, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
+        self.state = state
+        self.measurements = measurements
         self.measurement: ImageMeasurement | None = None
-        self.mm_per_px: float | None = None
-        self.image_path: Path | None = None
-        self.min_area_px = DEFAULT_MIN_AREA_PX
-        self._scale_choice = "auto"
-        self._request = 0
-        self._pending_mm: float | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        try:  # let the GUI tests' leak check see this pool
-            from .worker import register_pool
-
-            register_pool(self._pool)
-        except ImportError:  # pragma: no cover - the worker module is optional here
-            pass
-        self._signals = _Signals()
-        self._signals.done.connect(self._measured)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
@@ -214,6 +162,13 @@ class MeasurePanel(QWidget):
         self.scale_combo.setToolTip("\n".join(s.describe() for s in PRESETS.values()))
         self.scale_combo.currentIndexChanged.connect(self._scale_changed)
         sform.addRow("Severity", self.scale_combo)
+        self.min_area_spin = QSpinBox()
+        self.min_area_spin.setRange(1, 1_000_000)
+        self.min_area_spin.setSuffix(" px")
+        self.min_area_spin.setValue(state.min_area_px)
+        self.min_area_spin.setToolTip("Regions smaller than this are specks, not cracks")
+        self.min_area_spin.valueChanged.connect(state.set_min_area_px)
+        sform.addRow("Ignore specks under", self.min_area_spin)
         row = QHBoxLayout()
         self.mm_spin = QDoubleSpinBox()
         self.mm_spin.setDecimals(5)
@@ -239,19 +194,40 @@ class MeasurePanel(QWidget):
         self.message.setWordWrap(True)
         outer.addWidget(self.message)
         self._show_totals()
+        measurements.measured.connect(self._measured)
+        state.current_changed.connect(self._current_changed)
+
+    @property
+    def image_path(self) -> Path | None:
+        return self.state.current
+
+    @property
+    def mm_per_px(self) -> float | None:
+        return self.measurement.mm_per_px if self.measurement is not None else None
+
+    def _current_changed(self, path: Path | None) -> None:
+        self.set_measurement(self.measurements.measurement(path))
+        self._show_scale()
+
+    def _measured(self, path: Path) -> None:
+        if path == self.state.current:
+            self.set_measurement(self.measurements.measurement(path))
+
+    def _show_scale(self) -> None:
+        path = self.state.current
+        mm = self.state.mm_per_px(path) if path is not None else None
+        self.mm_spin.blockSignals(True)
+        self.mm_spin.setValue(mm or 0.0)
+        self.mm_spin.blockSignals(False)
 
     # ----------------------------------------------------------------- showing
-    def set_measurement(
-        self, measurement: ImageMeasurement | None, mm_per_px: float | None = None
-    ) -> None:
-        """Show `measurement` (None clears). `mm_per_px` defaults to the measurement's own."""
+    def set_measurement(self, measurement: ImageMeasurement | None) -> None:
+        """Show `measurement` (None clears)."""
         self.measurement = measurement
-        if mm_per_px is None and measurement is not None:
-            mm_per_px = measurement.mm_per_px
-        self.mm_per_px = mm_per_px if mm_per_px else None
-        self.mm_spin.blockSignals(True)
-        self.mm_spin.setValue(self.mm_per_px or 0.0)
-        self.mm_spin.blockSignals(False)
+        if measurement is not None:
+            self.mm_spin.blockSignals(True)
+            self.mm_spin.setValue(measurement.mm_per_px or 0.0)
+            self.mm_spin.blockSignals(False)
         self._fill_table()
         self._show_totals()
         self.measurementChanged.emit(measurement)
@@ -332,86 +308,19 @@ class MeasurePanel(QWidget):
     def _selection_changed(self) -> None:
         self.crackSelected.emit(self.selected_crack())
 
-    # ----------------------------------------------------------------- measuring
-    def severity_scale(self, calibrated: bool) -> SeverityScale:
-        if self._scale_choice == "auto":
-            return default_scale(calibrated)
-        return PRESETS[self._scale_choice]
-
-    def on_mask_settled(self, result: object, mask: np.ndarray, threshold: float) -> None:
-        """Slot for MainWindow.measurements_input: measure the mask on screen."""
-        path = getattr(result, "path", None)
-        self.measure_async(mask, Path(path) if path is not None else None)
-
-    def measure_async(self, mask: np.ndarray, image_path: Path | None = None) -> int:
-        """Measure `mask` in the background with the image's calibration; returns a request id."""
-        self._request += 1
-        self.image_path = image_path
-        mm = None
-        if image_path is not None:
-            try:
-                mm, _ = CalibrationLookup().lookup(image_path)
-            except CrackInspectorError as exc:
-                self.message.setText(str(exc))
-        scale = self.severity_scale(bool(mm))
-        if scale.unit == "mm" and not mm:
-            self.message.setText(
-                f"'{scale.name}' needs a calibration: showing the 'pixels' scale. "
-                "Enter mm per pixel below and Save."
-            )
-            scale = PRESETS["pixels"]
-        self._pending_mm = mm
-        self._pool.clear()
-        self._pool.start(
-            _MeasureTask(
-                self._request, np.asarray(mask, bool), mm, self.min_area_px, scale, self._signals
-            )
-        )
-        self.busyChanged.emit(True)
-        return self._request
-
-    def _measured(self, rid: int, measurement, error) -> None:
-        if rid != self._request:
-            return  # an older request finished after a newer one was made
-        self.busyChanged.emit(False)
-        if error:
-            self.message.setText(f"Could not measure: {error}")
-            self.set_measurement(None)
-            return
-        self.set_measurement(measurement, self._pending_mm)
-
-    def wait(self, msecs: int = 30_000) -> bool:
-        """Block until background measuring is done (tests, closing)."""
-        return self._pool.waitForDone(msecs)
-
-    def shutdown(self) -> None:
-        self._request += 1  # anything still running is outdated
-        self._pool.clear()
-        self._pool.waitForDone()
-
-    def closeEvent(self, event) -> None:  # Qt override
-        self.shutdown()
-        super().closeEvent(event)
-
     # ----------------------------------------------------------------- scale
     def _scale_changed(self) -> None:
         choice = self.scale_combo.currentData()
-        previous = self._scale_choice
-        self._scale_choice = choice
-        if self.measurement is None:
-            return
-        try:
-            scale = self.severity_scale(bool(self.measurement.mm_per_px))
-            updated = self.measurement.reclassified(scale)
-        except SeverityError as exc:
-            self.message.setText(str(exc))
-            self._scale_choice = previous
-            self.scale_combo.blockSignals(True)
-            self.scale_combo.setCurrentIndex(self.scale_combo.findData(previous))
-            self.scale_combo.blockSignals(False)
-            return
-        self.message.setText("")
-        self.set_measurement(updated, self.mm_per_px)
+        scale = PRESETS.get(choice)
+        path = self.state.current
+        if scale is not None and scale.unit == "mm" and path and not self.state.mm_per_px(path):
+            self.message.setText(
+                f"'{choice}' needs a calibration: this image shows the 'pixels' scale. "
+                "Enter mm per pixel below and Save."
+            )
+        else:
+            self.message.setText("")
+        self.state.set_severity(choice)
 
     def _save_typed_calibration(self) -> None:
         value = self.mm_spin.value()
@@ -432,38 +341,20 @@ class MeasurePanel(QWidget):
         return cal
 
     def save_calibration(self, calibration: Calibration | None, scope: str = "image") -> bool:
-        """Store (or with None remove) the scale for this image or its folder; re-measure."""
-        if self.image_path is None:
+        """Store (or with None remove) the scale for this image or its folder."""
+        path = self.state.current
+        if path is None:
             self.message.setText("Open an image first: the scale is stored with its folder.")
             return False
         try:
-            folder_cal = load_calibration(self.image_path.parent)
-            if scope == "folder":
-                folder_cal.default = calibration
-            else:
-                folder_cal.set_image(self.image_path, calibration)
-            save_calibration(folder_cal)
+            self.state.save_calibration(path, calibration, scope)
         except CrackInspectorError as exc:
             self.message.setText(str(exc))
             return False
-        mm = folder_cal.mm_per_px(self.image_path)
         self.message.setText(
             f"Saved {calibration.mm_per_px:g} mm/px for the {scope}."
             if calibration
             else "Scale removed."
         )
-        self.calibrationChanged.emit(self.image_path, float(mm or 0.0))
-        if self.measurement is not None:
-            self._rescale(mm)
+        self._show_scale()
         return True
-
-    def _rescale(self, mm: float | None) -> None:
-        """Same pixels, new scale: re-derive mm values and classes without re-measuring."""
-        m = self.measurement
-        assert m is not None
-        scale = self.severity_scale(bool(mm))
-        if scale.unit == "mm" and not mm:
-            scale = PRESETS["pixels"]
-        cracks = tuple(replace(c, mm_per_px=mm) for c in m.cracks)
-        rescaled = replace(m, cracks=cracks, mm_per_px=mm).reclassified(scale)
-        self.set_measurement(rescaled, mm)

@@ -8,22 +8,24 @@ Small photos (up to results.PREVIEW_PIXELS) are rendered synchronously at full s
 numpy comparison and one indexed->ARGB conversion, a few ms.
 
 Big photos have a max-pooled preview map. Every change draws the layers from it at once
-(~5 ms on a 24 MP photo). When the slider rests (SETTLE_MS), the full-size mask, the segment
-count and, if the zoom shows more detail than the preview has, full-size layers are computed
-in a FullResRenderer thread and swapped in. Results for an outdated threshold are dropped.
+(~5 ms on a 24 MP photo). When the slider rests (SETTLE_MS), and if the zoom shows more
+detail than the preview has, full-size layers are computed in a background task
+(fullres.render, latest wins) and swapped in.
 
-`mask_settled(result, mask, threshold)` fires when the full-size mask for the current
-threshold is known: that is what a measurements panel should listen to.
+The threshold is the application state's; the presenter only draws. The numbers of the
+image (cracks, area, widths) are not computed here: see gui/measurements.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 
 from . import layers
-from .fullres import FullResJob, FullResOutput, FullResRenderer, render
+from .fullres import FullResJob, FullResOutput, render
 from .results import AnalysisResult
+from .state import AppState
+from .tasks import TaskRunner
 from .viewer import ImageViewer
 
 SETTLE_MS = 150
@@ -33,31 +35,24 @@ LAYER_NAMES = ("mask", "heatmap", "outlines")
 class OverlayPresenter(QObject):
     """Keeps the viewer's layers in step with the current result and the layer settings."""
 
-    mask_settled = Signal(object, object, float)  # AnalysisResult, bool mask (H, W), threshold
-    segments_changed = Signal(int)
-
-    def __init__(self, viewer: ImageViewer, parent: QObject | None = None) -> None:
+    def __init__(self, viewer: ImageViewer, state: AppState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.viewer = viewer
+        self.state = state
         self.result: AnalysisResult | None = None
-        self.threshold = 0.5
         self.colors = {"mask": "#ff2d55", "outlines": "#ffd60a"}
         self.visible = {"mask": True, "heatmap": False, "outlines": False}
         self.opacity = {"mask": 0.6, "heatmap": 0.7, "outlines": 1.0}
-        self.segments: int | None = None
         self.render_count = 0  # mask layer rebuilds, any resolution (tests read it)
         self._mask: np.ndarray | None = None  # full size, at self.threshold
         self._preview_mask: np.ndarray | None = None
         self._drawn: dict[str, int] = {}  # layer -> factor it is drawn at (1 = full size)
         self._buffers: dict[str, np.ndarray] = {}  # numpy memory behind shared pixmaps
-        self._generation = 0
-        self._settled_generation = -1
-        self.renderer = FullResRenderer(self)
-        self.renderer.done.connect(self._apply_full)
+        self.renderer = TaskRunner("layers", threads=1, parent=self)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
-        self._settle.timeout.connect(self._settled)
+        self._settle.timeout.connect(self._request_full_layers)
         self._zoom_timer = QTimer(self)
         self._zoom_timer.setSingleShot(True)
         self._zoom_timer.setInterval(SETTLE_MS)
@@ -66,21 +61,20 @@ class OverlayPresenter(QObject):
         for name in self.visible:
             viewer.set_layer_visible(name, self.visible[name])
             viewer.set_layer_opacity(name, self.opacity[name])
+        state.threshold_changed.connect(lambda _t: self._invalidate({"mask", "outlines"}))
+
+    @property
+    def threshold(self) -> float:
+        return self.state.threshold
 
     # ----------------------------------------------------------------- inputs
     def set_result(self, result: AnalysisResult | None) -> None:
         self.result = result
         self._invalidate(set(LAYER_NAMES))
 
-    def set_threshold(self, threshold: float) -> None:
-        if threshold == self.threshold and self.result is not None and self._drawn:
-            return
-        self.threshold = threshold
-        self._invalidate({"mask", "outlines"})
-
     def set_color(self, name: str, color: str) -> None:
         self.colors[name] = color
-        self._generation += 1  # a full-size render in flight has the old colour
+        self.renderer.cancel()  # a full-size render in flight has the old colour
         self._drawn.pop(name, None)
         self._render_visible()
         self._zoom_timer.start()
@@ -110,9 +104,6 @@ class OverlayPresenter(QObject):
             self._mask = layers.crack_mask(self.result.probability, self.threshold)
         return self._mask
 
-    def crack_fraction(self) -> float | None:
-        return None if self.result is None else self.result.crack_fraction(self.threshold)
-
     def drawn_factor(self, name: str) -> int | None:
         """1 when a layer shows full size, the preview factor when it shows the preview."""
         return self._drawn.get(name)
@@ -122,15 +113,14 @@ class OverlayPresenter(QObject):
         return self.result is not None and self.result.preview is not None
 
     def settle_now(self) -> None:
-        """Do the delayed work now, synchronously (screenshots, tests, exports)."""
+        """Do the delayed work now, synchronously (screenshots, tests)."""
         self._settle.stop()
         self._zoom_timer.stop()
-        if self.result is None:
-            return
-        if self.big:
-            self._apply_full(render(self._full_job(count_segments=True)))
-        else:
-            self._settled()
+        self.renderer.cancel()
+        if self.result is not None and self.big:
+            job = self._full_job()
+            if job.luts:
+                self._apply_full(job, render(job))
 
     # ----------------------------------------------------------------- drawing
     def _set_layer(self, name: str, pixmap, factor: int, buffer: np.ndarray | None) -> None:
@@ -145,10 +135,9 @@ class OverlayPresenter(QObject):
             self._drawn[name] = factor
 
     def _invalidate(self, names: set[str]) -> None:
-        self._generation += 1
+        self.renderer.cancel()  # a full-size render in flight is for the old state
         self._mask = None
         self._preview_mask = None
-        self.segments = None
         for name in names:
             self._drawn.pop(name, None)
             if self.result is None:
@@ -194,7 +183,7 @@ class OverlayPresenter(QObject):
         return layers.mask_pixmap(layers.outline_mask(mask), self.colors["outlines"])
 
     # ----------------------------------------------------------------- full size (big photos)
-    def _full_job(self, count_segments: bool) -> FullResJob:
+    def _full_job(self) -> FullResJob:
         assert self.result is not None
         luts = {}
         if self._wanted_factor() == 1:
@@ -204,38 +193,22 @@ class OverlayPresenter(QObject):
                     if table is None:
                         table = layers.mask_table(self.colors[name])
                     luts[name] = layers.bgra_lut(table)
-        return FullResJob(
-            self._generation, self.result.probability, self.threshold, luts, count_segments
-        )
+        return FullResJob(self.result.probability, self.threshold, luts)
 
     def _request_full_layers(self) -> None:
         if not self.big or self._settle.isActive():
             return  # small photos are full size already; a pending settle will ask anyway
-        job = self._full_job(count_segments=False)
+        job = self._full_job()
         if job.luts:
-            self.renderer.submit(job)
+            self.renderer.start(
+                render, job, key="full", on_returned=lambda out: self._apply_full(job, out)
+            )
 
-    def _apply_full(self, out: FullResOutput) -> None:
-        if self.result is None or out.generation != self._generation:
-            return  # the threshold, colour or image changed meanwhile
+    def _apply_full(self, job: FullResJob, out: FullResOutput) -> None:
+        # a job outdated by a change was cancelled (latest wins): this one is current
+        if self.result is None or job.probability is not self.result.probability:
+            return
         self._mask = out.mask
         for name, bgra in out.bgra.items():
             if self.visible.get(name):
                 self._set_layer(name, layers.shared_pixmap(bgra), 1, bgra)
-        if out.segments is not None:
-            self._finish_settle(out.segments)
-
-    def _settled(self) -> None:
-        if self.result is None:
-            return
-        if self.big:
-            self.renderer.submit(self._full_job(count_segments=True))
-        else:
-            self._finish_settle(layers.count_segments(self.mask()))
-
-    def _finish_settle(self, segments: int) -> None:
-        self.segments = segments
-        self.segments_changed.emit(segments)
-        if self._settled_generation != self._generation:
-            self._settled_generation = self._generation
-            self.mask_settled.emit(self.result, self.mask(), self.threshold)

@@ -1,10 +1,14 @@
 """Side panels: layer controls (threshold, opacity, colours, compare) and current-image facts.
 
-Panels only hold widgets and emit what the user changed; the main window decides what that
-means for the viewer, so these are easy to test and to move between docks.
+Both are views of the application state (gui/state.py): the threshold slider writes the
+state's threshold and follows it; the current-image panel shows the state's image, the
+controller's status for it and the numbers of gui/measurements.py (the shared analysis
+function), never numbers of its own.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -24,6 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .controller import AnalysisController
+from .measurements import Measurements
+from .results import Status
+from .state import AppState
+
 THRESHOLD_STEPS = 1000  # slider resolution: 0.001
 
 
@@ -36,15 +45,15 @@ def _swatch(color: str) -> QIcon:
 class LayersPanel(QWidget):
     """Which layers show, how strongly, in which colour, and the crack threshold."""
 
-    threshold_changed = Signal(float)
-    threshold_reset = Signal()
+    threshold_reset = Signal()  # the user asked for the model's own threshold
     layer_toggled = Signal(str, bool)  # "mask" | "heatmap" | "outlines"
     opacity_changed = Signal(str, float)  # "mask" | "heatmap"
     color_changed = Signal(str, str)  # "mask" | "outlines", "#rrggbb"
     compare_toggled = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.state = state
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
 
@@ -115,17 +124,18 @@ class LayersPanel(QWidget):
 
         self.threshold_slider.valueChanged.connect(self._slider_moved)
         self.threshold_spin.valueChanged.connect(self._spin_changed)
-        self.reset_button.clicked.connect(self.threshold_reset)
+        self.reset_button.clicked.connect(self._reset_threshold)
         for name, color in self._colors.items():
             self.set_color(name, color)
+        state.threshold_changed.connect(self._show_threshold)
+        self._show_threshold(state.threshold)
 
     # ----------------------------------------------------------------- threshold
     def threshold(self) -> float:
         return round(self.threshold_spin.value(), 3)
 
-    def set_threshold(self, value: float) -> None:
-        """Show `value` without emitting (the window sets it from settings/model card)."""
-        value = min(max(value, 0.001), 0.999)
+    def _show_threshold(self, value: float) -> None:
+        """Follow the state's threshold without writing it back."""
         for w in (self.threshold_slider, self.threshold_spin):
             w.blockSignals(True)
         self.threshold_slider.setValue(round(value * THRESHOLD_STEPS))
@@ -134,17 +144,15 @@ class LayersPanel(QWidget):
             w.blockSignals(False)
 
     def _slider_moved(self, step: int) -> None:
-        value = step / THRESHOLD_STEPS
-        self.threshold_spin.blockSignals(True)
-        self.threshold_spin.setValue(value)
-        self.threshold_spin.blockSignals(False)
-        self.threshold_changed.emit(value)
+        self.state.set_threshold(step / THRESHOLD_STEPS)
 
     def _spin_changed(self, value: float) -> None:
-        self.threshold_slider.blockSignals(True)
-        self.threshold_slider.setValue(round(value * THRESHOLD_STEPS))
-        self.threshold_slider.blockSignals(False)
-        self.threshold_changed.emit(round(value, 3))
+        self.state.set_threshold(value)
+
+    def _reset_threshold(self) -> None:
+        model = self.state.model
+        self.state.set_threshold(model.card.threshold if model is not None else 0.5)
+        self.threshold_reset.emit()
 
     # ----------------------------------------------------------------- layers
     def set_layer_checked(self, name: str, on: bool) -> None:
@@ -168,7 +176,7 @@ class LayersPanel(QWidget):
 
 
 class InfoPanel(QWidget):
-    """Facts about the image on screen and its analysis."""
+    """Facts about the image on screen and its analysis (a view; see the module docstring)."""
 
     FIELDS = (
         ("file", "File"),
@@ -176,13 +184,25 @@ class InfoPanel(QWidget):
         ("status", "Status"),
         ("model", "Model"),
         ("threshold", "Threshold"),
+        ("cracks", "Cracks"),
         ("crack", "Crack area"),
-        ("segments", "Crack segments"),
+        ("width", "Max width"),
         ("time", "Inference time"),
     )
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        controller: AnalysisController,
+        measurements: Measurements,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.state = state
+        self.controller = controller
+        self.measurements = measurements
+        self._photo_size: tuple[int, int] | None = None
+        self._photo_problem = ""
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
         form = QFormLayout()
@@ -203,26 +223,97 @@ class InfoPanel(QWidget):
         form.addRow(self.progress)
         self.analyse_button = QPushButton("Analyse this image")
         self.analyse_button.setVisible(False)
+        self.analyse_button.clicked.connect(controller.analyse_current)
         form.addRow(self.analyse_button)
 
-    def set_values(self, **values: str) -> None:
-        for key, text in values.items():
-            self.labels[key].setText(text or "–")
+        state.current_changed.connect(self._current_changed)
+        state.threshold_changed.connect(self.refresh)
+        state.model_changed.connect(self.refresh)
+        controller.status_changed.connect(self._status_changed)
+        controller.progress.connect(self._progress)
+        controller.busy_changed.connect(self.refresh)
+        controller.result_ready.connect(self.refresh)
+        measurements.measured.connect(self._measured)
+        self.refresh()
 
     def text(self, key: str) -> str:
         return self.labels[key].text()
 
-    def clear(self) -> None:
-        for label in self.labels.values():
-            label.setText("–")
-        self.progress.setVisible(False)
-        self.analyse_button.setVisible(False)
+    def set_photo(self, size: tuple[int, int] | None, problem: str = "") -> None:
+        """The photo on screen was decoded (width, height) or could not be (`problem`)."""
+        self._photo_size, self._photo_problem = size, problem
+        self.refresh()
 
-    def set_progress(self, done: int, total: int) -> None:
-        if total <= 0:
-            self.progress.setVisible(False)
+    def _current_changed(self, _path: Path | None) -> None:
+        self._photo_size, self._photo_problem = None, ""
+        self.progress.setVisible(False)
+        self.refresh()
+
+    def _status_changed(self, path: Path, status: Status, _reason: str) -> None:
+        if path == self.state.current:
+            if status != Status.RUNNING:
+                self.progress.setVisible(False)
+            self.refresh()
+
+    def _progress(self, path: Path, done: int, total: int) -> None:
+        if path != self.state.current or total <= 0:
             return
         self.progress.setVisible(True)
         self.progress.setRange(0, total)
         self.progress.setValue(done)
         self.progress.setFormat(f"tile {done} of {total}")
+
+    def _measured(self, path: Path) -> None:
+        if path == self.state.current:
+            self.refresh()
+
+    def refresh(self, *_: object) -> None:
+        path, c = self.state.current, self.controller
+        if path is None:
+            for label in self.labels.values():
+                label.setText("–")
+            self.progress.setVisible(False)
+            self.analyse_button.setVisible(False)
+            return
+        model = self.state.model
+        status = c.status(path)
+        values = {
+            "file": path.name,
+            "status": _status_text(status, c.error(path)),
+            "model": model.name if model is not None else "none",
+            "threshold": f"{self.state.threshold:.3f}",
+            "cracks": "",
+            "crack": "",
+            "width": "",
+            "time": "",
+            "size": "",
+        }
+        if self._photo_size is not None:
+            w, h = self._photo_size
+            values["size"] = f"{w} × {h} px ({w * h / 1e6:.1f} MP)"
+        summary = self.measurements.summary(path)
+        if summary is not None and summary.settings.threshold == self.state.threshold:
+            values["cracks"] = str(summary.n_cracks)
+            values["crack"] = f"{summary.crack_area_pct:.2f} %"
+            width = f"{summary.max_width_px:.1f} px"
+            if summary.max_width_mm is not None:
+                width += f" ({summary.max_width_mm:.2f} mm)"
+            values["width"] = width
+        elif status == Status.DONE:
+            values["cracks"] = values["crack"] = values["width"] = "…"
+        result = c.result_for(path)
+        if result is not None:
+            when = "cached" if result.source != "inference" else "just now"
+            values["time"] = f"{result.seconds:.2f} s ({when})"
+        if self._photo_problem:
+            values["status"] = f"cannot open: {self._photo_problem}"
+        for key, text in values.items():
+            self.labels[key].setText(text or "–")
+        self.labels["status"].setToolTip(c.error(path))
+        self.analyse_button.setVisible(
+            model is not None and status in (Status.NEW, Status.FAILED) and not c.busy
+        )
+
+
+def _status_text(status: Status, error: str) -> str:
+    return f"failed: {error}" if status == Status.FAILED else status.value

@@ -1,9 +1,9 @@
 """What one analysis produced, and the status of each image in the open folder.
 
-Qt-free data shared by the worker thread (which creates results) and the GUI (which shows
+Qt-free data shared by the inference task (which creates results) and the GUI (which shows
 them). The probability map is kept as uint16 (half the memory of float32, exact enough for a
-0.0001-step threshold); a 65536-bin histogram computed in the worker makes "crack % at any
-threshold" a constant-time lookup, so badges and panels follow the threshold slider for free.
+0.0001-step threshold). The numbers shown for an image (crack count, area, widths) are not
+here: they come from core.analysis.analyse.analyse, via gui/measurements.py.
 
 Big photos also get a *preview*: the probability map max-pooled by an integer factor down to
 about PREVIEW_PIXELS, also computed in the worker. The viewer draws layers from it while the
@@ -20,7 +20,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from crackinspector.core.io.cache import threshold_u16
 from crackinspector.core.model.registry import ModelInfo
 
 PREVIEW_PIXELS = 3_000_000  # previews are made for maps larger than this
@@ -32,17 +31,6 @@ class Status(enum.Enum):
     RUNNING = "running"
     DONE = "analysed"
     FAILED = "failed"
-
-
-def counts_at_or_above(probability_u16: np.ndarray) -> np.ndarray:
-    """counts[t] = number of pixels with value >= t, for t in 0..65536 (float64).
-
-    cv2.calcHist releases the GIL (np.bincount does not), which matters in the worker thread.
-    """
-    hist = cv2.calcHist([probability_u16], [0], None, [65536], [0, 65536]).ravel()
-    counts = np.zeros(65537, dtype=np.float64)
-    counts[:65536] = np.cumsum(hist[::-1].astype(np.float64))[::-1]
-    return counts
 
 
 def preview_factor(shape: tuple[int, ...], limit: int | None = None) -> int:
@@ -70,13 +58,10 @@ class AnalysisResult:
     probability: np.ndarray  # uint16 (H, W)
     seconds: float  # inference time when it was computed
     source: str  # "inference", "disk cache" or "memory"
-    counts: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     preview: np.ndarray | None = field(repr=False, default=None)  # max-pooled map, or None
     preview_factor: int = 1
 
     def __post_init__(self) -> None:
-        if self.counts.size == 0:
-            self.counts = counts_at_or_above(self.probability)
         if self.preview is None:
             self.preview_factor = preview_factor(self.probability.shape)
             if self.preview_factor > 1:
@@ -89,12 +74,7 @@ class AnalysisResult:
     @property
     def nbytes(self) -> int:
         extra = self.preview.nbytes if self.preview is not None else 0
-        return int(self.probability.nbytes + self.counts.nbytes + extra)
-
-    def crack_fraction(self, threshold: float) -> float:
-        """Fraction of the image area at or above `threshold` (same rule as the mask layer)."""
-        t = max(threshold_u16(threshold), 1)
-        return float(self.counts[t]) / float(self.probability.size or 1)
+        return int(self.probability.nbytes + extra)
 
 
 @dataclass
@@ -103,6 +83,5 @@ class ImageEntry:
 
     path: Path
     status: Status = Status.NEW
-    crack_fraction: float | None = None
     error: str = ""
     progress: float = 0.0  # 0..1 while running

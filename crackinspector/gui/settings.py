@@ -32,10 +32,6 @@ class AppSettings:
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.q = qsettings if qsettings is not None else open_qsettings()
 
-    @property
-    def file_name(self) -> str:
-        return self.q.fileName()
-
     def get(self, key: str) -> Any:
         raw = self.q.value(key)
         if isinstance(raw, QByteArray):

@@ -189,9 +189,6 @@ class ImageViewer(QGraphicsView):
         self._divider.setVisible(enabled and self.has_photo())
         self._update_clip()
 
-    def compare_enabled(self) -> bool:
-        return self._compare
-
     def set_divider(self, fraction: float) -> None:
         self._divider.setPos(self._size[0] * min(max(fraction, 0.0), 1.0), 0)
         self._update_clip()

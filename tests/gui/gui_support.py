@@ -20,24 +20,25 @@ TIMEOUT_MS = 60_000  # generous: 2 busy cores shared with training runs
 
 @pytest.fixture(autouse=True)
 def _no_running_qthreads() -> Iterator[None]:
-    """Fail any test that leaves an inference thread or a loader pool running.
+    """Fail any test that leaves a background task (gui/tasks.py) or a pool running.
 
     pytest-qt closes the test's widgets before fixtures are torn down, and closing the main
-    window must join its threads; anything still running here is a leak.
+    window must join its tasks; anything still running here is a leak.
     """
     yield
     from PySide6.QtCore import QThreadPool
+    from PySide6.QtWidgets import QApplication
 
-    from crackinspector.gui import worker
+    from crackinspector.gui import tasks
 
-    running = worker.running_threads()
-    busy_pools = [p for p in worker.live_pools() if p.activeThreadCount() > 0]
+    busy_pools = [p for p in tasks.live_pools() if p.activeThreadCount() > 0]
+    for pool in busy_pools:  # stop them so the next test starts clean, then fail
+        pool.waitForDone(10_000)
+    QApplication.processEvents()  # deliver 'finished' of tasks that ended just now
+    running = [t.runner.name for t in tasks.running_tasks()]
     global_busy = QThreadPool.globalInstance().activeThreadCount()
-    for thread in running:  # stop them so the next test starts clean, then fail
-        thread.quit()
-        thread.wait(10_000)
-    assert not running, f"QThreads left running: {[t.objectName() for t in running]}"
-    assert not busy_pools, "an image loader pool still has running tasks"
+    assert not busy_pools, "a task runner's pool still has running tasks"
+    assert not running, f"background tasks left running: {running}"
     assert global_busy == 0, "the global QThreadPool still has running tasks"
 
 
@@ -109,6 +110,22 @@ def wait_shown(qtbot, window, path: Path, timeout: int = TIMEOUT_MS) -> None:
 
     def shown() -> bool:
         r = window.overlay.result
-        return window.current == path and r is not None and r.path == path
+        return window.state.current == path and r is not None and r.path == path
 
     qtbot.waitUntil(shown, timeout=timeout)
+
+
+def wait_measured(qtbot, window, path: Path, timeout: int = TIMEOUT_MS):
+    """Until `path` is on screen, drawn, and measured at the state's settings."""
+    wait_shown(qtbot, window, path, timeout)
+
+    def measured() -> bool:
+        s = window.measurements.summary(path)
+        return (
+            window.measurements.measurement(path) is not None
+            and s is not None
+            and s.settings == window.state.analysis_settings(path)
+        )
+
+    qtbot.waitUntil(measured, timeout=timeout)
+    return window.measurements.measurement(path)

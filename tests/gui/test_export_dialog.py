@@ -1,4 +1,4 @@
-"""ExportDialog (offscreen): real exports in its worker thread, cancel, close, errors."""
+"""ExportDialog (offscreen): real exports as a background task, cancel, close, errors."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_real_export_with_the_model(qtbot, crackforest, tiny_model_path, tmp_pat
     with qtbot.waitSignal(dialog.exportFinished, timeout=TIMEOUT_MS) as sig:
         dialog.export_button.click()
         assert dialog.is_running() and not dialog.export_button.isEnabled()
-        dialog._worker.progress.connect(progress.append)
+        dialog.exportProgress.connect(progress.append)
     result = sig.args[0]
     assert dialog.wait() and not dialog.is_running()
     assert result.complete and result.exit_code() == 0 and result.out_dir == out
@@ -86,7 +86,7 @@ def test_cancel_midway_leaves_only_complete_files(qtbot, crackforest, tiny_model
 
     with qtbot.waitSignal(dialog.exportFinished, timeout=TIMEOUT_MS) as sig:
         dialog.start()
-        dialog._worker.progress.connect(on_progress)
+        dialog.exportProgress.connect(on_progress)
     result = sig.args[0]
     assert dialog.wait()
     assert result.cancelled and [r.path.stem for r in result.records] == ["001"]

@@ -1,5 +1,5 @@
 # ruff: noqa: F811 - pytest fixtures imported from gui_support are parameters here
-"""The analysis queue with the real worker thread and real tiny models: order, cancel, models."""
+"""The analysis queue with real background tasks and real tiny models: order, cancel, models."""
 
 from __future__ import annotations
 
@@ -16,15 +16,16 @@ from gui_support import (  # noqa: F401 - fixtures
     wait_idle,
     wait_shown,
 )
+from PySide6.QtCore import Qt
 
 from crackinspector.gui.model_picker import same_model
 from crackinspector.gui.results import Status
-from crackinspector.gui.worker import running_threads
+from crackinspector.gui.tasks import running_tasks
 
 
 def record_inference_order(window) -> list[Path]:
     order: list[Path] = []
-    window.controller.worker.started.connect(lambda job: order.append(job.path))
+    window.controller.inference_started.connect(order.append)
     return order
 
 
@@ -35,7 +36,7 @@ def test_viewed_image_jumps_the_queue(make_window, photo_folder, qtbot):
     order = record_inference_order(window)
     window.actions.analyse_all.trigger()
     assert window.status.batch.isVisible()
-    window.show_image(photo_folder / "004.jpg")  # while 002 is running or queued
+    window.state.set_current(photo_folder / "004.jpg")  # while 002 is running or queued
     wait_idle(qtbot, window)
     assert set(order) == {photo_folder / n for n in ("002.jpg", "003.jpg", "004.jpg")}
     # 004 runs right after whatever job was already in the worker when it was viewed
@@ -55,33 +56,42 @@ def test_progress_is_reported_per_tile(make_window, photo_folder, qtbot):
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
-def test_cancel_stops_the_batch(make_window, photo_folder, qtbot):
+def test_esc_stops_the_batch_keeps_finished_photos_and_says_what_was_cancelled(
+    make_window, photo_folder, qtbot
+):
     window = make_window()
     window.open_path(photo_folder)
-    wait_shown(qtbot, window, photo_folder / "001.jpg")
+    first = photo_folder / "001.jpg"
+    wait_shown(qtbot, window, first)
     window.actions.analyse_all.trigger()
-    # cancel in the middle of an image: after its first tile batch was reported
+    # cancel in the middle of the second image: after its first tile batch was reported
     with qtbot.waitSignal(
         window.controller.progress,
-        check_params_cb=lambda path, done, total: 0 < done < total,
+        check_params_cb=lambda path, done, total: path.name == "002.jpg" and 0 < done < total,
         timeout=TIMEOUT_MS,
     ):
         pass
     assert window.actions.cancel.isEnabled()
-    window.actions.cancel.trigger()
+    window.activateWindow()
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Escape)
     wait_idle(qtbot, window)
-    statuses = [window.controller.status(p) for p in window.paths()]
+    message = window.statusBar().currentMessage()
+    assert "Cancelled: 002.jpg stopped at tile" in message
+    assert "3 photo(s) not started" in message and "1 analysed photo(s) kept" in message
+    statuses = [window.controller.status(p) for p in window.state.images]
     assert Status.RUNNING not in statuses and Status.QUEUED not in statuses
-    assert statuses.count(Status.NEW) >= 2  # the cancelled image and those never started
+    assert statuses == [Status.DONE] + [Status.NEW] * 4  # the finished photo is kept
+    assert window.controller.result_for(first) is not None
+    assert window.overlay.result is not None and window.overlay.result.path == first
     assert not window.status.batch.isVisible()
     assert not window.actions.cancel.isEnabled()
-    inferences = window.controller.worker.inference_count
+    inferences = window.controller.engine.inference_count
     qtbot.wait(300)
-    assert window.controller.worker.inference_count == inferences  # nothing restarted by itself
+    assert window.controller.engine.inference_count == inferences  # nothing restarted by itself
     # the queue works again afterwards
     window.actions.analyse.trigger()
     wait_idle(qtbot, window)
-    assert window.controller.status(window.current) == Status.DONE
+    assert window.controller.status(window.state.current) == Status.DONE
 
 
 def test_switching_model_reanalyses_current_first(
@@ -91,7 +101,7 @@ def test_switching_model_reanalyses_current_first(
     window.open_path(photo_folder)
     first, third = photo_folder / "001.jpg", photo_folder / "003.jpg"
     wait_shown(qtbot, window, first)
-    window.show_image(third)
+    window.state.set_current(third)
     wait_shown(qtbot, window, third)
     old = window.overlay.result.probability.copy()
     assert same_model(window.overlay.result.model, window.controller.model)
@@ -116,7 +126,7 @@ def test_switching_model_reanalyses_current_first(
     assert "tiny-resnet18-b" in window.status.device_label.text()
 
     # and back: the first model's results are still in memory, no inference needed
-    count = window.controller.worker.inference_count
+    count = window.controller.engine.inference_count
     first_model = next(m for m in window.model_picker.models() if m.name == "tiny-resnet18")
     window.model_picker.select(first_model)
     qtbot.waitUntil(
@@ -127,7 +137,7 @@ def test_switching_model_reanalyses_current_first(
         timeout=TIMEOUT_MS,
     )
     wait_idle(qtbot, window)
-    assert window.controller.worker.inference_count == count
+    assert window.controller.engine.inference_count == count
 
 
 def test_without_any_model_analysis_is_off_until_one_is_added(
@@ -144,7 +154,7 @@ def test_without_any_model_analysis_is_off_until_one_is_added(
     assert not window.actions.analyse_all.isEnabled()
     window.open_path(photo_folder)
     qtbot.wait(200)
-    assert all(window.controller.status(p) == Status.NEW for p in window.paths())
+    assert all(window.controller.status(p) == Status.NEW for p in window.state.images)
 
     window.add_model_from_file(tiny_model_path)
     assert window.actions.analyse_all.isEnabled()
@@ -166,7 +176,7 @@ def test_a_broken_model_is_reported_once_not_per_image(
     qtbot.waitUntil(lambda: "Model cannot be used" in window.status.problem_text(), timeout=20_000)
     wait_idle(qtbot, window)
     assert "weights" in window.status.problem_text()
-    assert all(window.controller.status(p) == Status.NEW for p in window.paths())
+    assert all(window.controller.status(p) == Status.NEW for p in window.state.images)
 
 
 def test_memory_cache_is_bounded_and_backed_by_disk(make_window, photo_folder, qtbot):
@@ -175,14 +185,14 @@ def test_memory_cache_is_bounded_and_backed_by_disk(make_window, photo_folder, q
     window.open_path(photo_folder)
     first, second = photo_folder / "001.jpg", photo_folder / "002.jpg"
     wait_shown(qtbot, window, first)
-    window.show_image(second)
+    window.state.set_current(second)
     wait_shown(qtbot, window, second)
     assert len(window.controller.memory) == 1  # only the newest result stays in memory
-    count = window.controller.worker.inference_count
-    window.show_image(first)  # evicted from memory: comes back from disk, no inference
+    count = window.controller.engine.inference_count
+    window.state.set_current(first)  # evicted from memory: comes back from disk, no inference
     wait_shown(qtbot, window, first)
     assert window.overlay.result.source == "disk cache"
-    assert window.controller.worker.inference_count == count == 2
+    assert window.controller.engine.inference_count == count == 2
 
 
 def test_closing_during_a_batch_stops_the_worker_promptly(make_window, photo_folder, qtbot):
@@ -197,6 +207,6 @@ def test_closing_during_a_batch_stops_the_worker_promptly(make_window, photo_fol
         pass
     t0 = time.monotonic()
     window.close()
-    assert not running_threads()  # joined inside closeEvent
+    assert not running_tasks()  # joined inside closeEvent
     assert time.monotonic() - t0 < 20  # one tile batch at most, not the rest of the queue
     assert window.settings.get("folders/last") == str(photo_folder.resolve())

@@ -1,4 +1,5 @@
-"""MeasurePanel (offscreen, real widgets) on real CrackForest masks."""
+"""MeasurePanel (offscreen, real widgets) on real CrackForest masks, fed by the real
+application state and Measurements service (the shared analysis function)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ from crackinspector.core.analysis.calibration import (
 )
 from crackinspector.core.analysis.measure import measure_mask
 from crackinspector.core.io.imageio import read_mask
+from crackinspector.core.model.registry import resolve
 from crackinspector.gui.measure_panel import MeasurePanel, crack_highlight
+from crackinspector.gui.measurements import Measurements
+from crackinspector.gui.results import AnalysisResult
+from crackinspector.gui.state import AppState
 
 
 @pytest.fixture()
@@ -26,11 +31,36 @@ def mask(crackforest) -> np.ndarray:
 
 
 @pytest.fixture()
-def panel(qtbot) -> MeasurePanel:
-    p = MeasurePanel()
+def photo(tmp_path, crackforest):
+    path = tmp_path / "081.jpg"
+    shutil.copy(crackforest / "images" / "081.jpg", path)
+    return path
+
+
+@pytest.fixture()
+def parts(qtbot, mask, photo, tiny_model_path):
+    """State, Measurements and panel, with the ground-truth mask as the 'probability map'."""
+    result = AnalysisResult(
+        photo, resolve(tiny_model_path), mask.astype(np.uint16) * 65535, 0.0, "inference"
+    )
+    state = AppState()
+    measurements = Measurements(state, lambda p: result if p == photo else None)
+    p = MeasurePanel(state, measurements)
     qtbot.addWidget(p)
-    yield p
-    p.shutdown()
+    state.set_folder(photo.parent, [photo])
+    yield state, measurements, p
+    measurements.shutdown()
+
+
+@pytest.fixture()
+def panel(parts) -> MeasurePanel:
+    return parts[2]
+
+
+def show(qtbot, state, panel, photo):
+    with qtbot.waitSignal(panel.measurementChanged, timeout=30_000, check_params_cb=bool):
+        state.set_current(photo)
+    return panel.measurement
 
 
 def column(panel: MeasurePanel, name: str) -> list[str]:
@@ -49,7 +79,7 @@ def test_rows_and_totals_for_a_real_mask(panel, mask) -> None:
     assert panel.count_label.text() == str(m.n_cracks)
     assert f"{m.total_length_px:.1f} px" in panel.length_label.text()
     assert set(column(panel, "Length mm")) == {""}  # no calibration, no mm
-    panel.set_measurement(measure_mask(mask), mm_per_px=0.5)
+    panel.set_measurement(measure_mask(mask, mm_per_px=0.5))
     lengths = [float(v) for v in column(panel, "Length mm")]
     assert lengths == pytest.approx([c.length_px * 0.5 for c in m.cracks], abs=0.01)
     panel.set_measurement(None)
@@ -90,48 +120,53 @@ def test_crack_highlight_outlines_the_crack(mask) -> None:
         assert rect.width() == pytest.approx(w - 1) and rect.height() == pytest.approx(hh - 1)
 
 
-def test_background_measuring_uses_the_folder_calibration(
-    panel, mask, crackforest, tmp_path, qtbot
-):
-    photo = tmp_path / "081.jpg"
-    shutil.copy(crackforest / "images" / "081.jpg", photo)
-    save_calibration(FolderCalibration(tmp_path, Calibration(0.25)))
-    with qtbot.waitSignal(panel.measurementChanged, timeout=30_000) as sig:
-        panel.measure_async(mask, photo)
-    m = sig.args[0]
+def test_the_panel_shows_the_shared_analysis_with_the_folder_calibration(parts, mask, photo, qtbot):
+    state, measurements, panel = parts
+    save_calibration(FolderCalibration(photo.parent, Calibration(0.25)))
+    state.set_folder(photo.parent, [photo])  # re-reads calibration files
+    m = show(qtbot, state, panel, photo)
     assert m.mm_per_px == 0.25 and m.severity_scale.name == "concrete"
-    assert panel.table.rowCount() == m.n_cracks
-    assert panel.wait()
+    assert panel.table.rowCount() == m.n_cracks == measure_mask(mask, 0.25).n_cracks
+    assert measurements.summary(photo).crack_area_pct == m.crack_area_pct
 
 
-def test_typed_calibration_is_saved_with_the_photo(panel, mask, crackforest, tmp_path, qtbot):
-    photo = tmp_path / "081.jpg"
-    shutil.copy(crackforest / "images" / "081.jpg", photo)
-    with qtbot.waitSignal(panel.measurementChanged, timeout=30_000):
-        panel.measure_async(mask, photo)
-    assert panel.measurement.mm_per_px is None
+def test_typed_calibration_is_saved_with_the_photo(parts, photo, qtbot):
+    state, _, panel = parts
+    assert show(qtbot, state, panel, photo).mm_per_px is None
     panel.mm_spin.setValue(0.1)
-    with qtbot.waitSignal(panel.calibrationChanged, timeout=2000) as sig:
+    with qtbot.waitSignal(state.calibration_changed, timeout=2000) as sig:
         panel.save_button.click()
-    assert sig.args == [photo, pytest.approx(0.1)]
-    data = json.loads((tmp_path / ".crackinspector" / "calibration.json").read_text())
+    assert sig.args == [photo]
+    data = json.loads((photo.parent / ".crackinspector" / "calibration.json").read_text())
     assert data["images"]["081.jpg"]["mm_per_px"] == pytest.approx(0.1)
-    assert panel.measurement.mm_per_px == pytest.approx(0.1)
+    qtbot.waitUntil(
+        lambda: panel.measurement is not None and panel.measurement.mm_per_px == 0.1,
+        timeout=30_000,
+    )
     assert column(panel, "Length mm")[0] != ""
     # a reference line: 200 px = 10 mm -> 0.05 mm/px for the whole folder
     panel.scope_combo.setCurrentIndex(panel.scope_combo.findData("folder"))
     cal = panel.apply_reference_line((10, 10), (210, 10), 10.0, scope="folder")
     assert cal.mm_per_px == pytest.approx(0.05)
-    data = json.loads((tmp_path / ".crackinspector" / "calibration.json").read_text())
+    data = json.loads((photo.parent / ".crackinspector" / "calibration.json").read_text())
     assert data["folder"]["method"] == "reference"
-    assert panel.measurement.mm_per_px == pytest.approx(0.1)  # the image's own still wins
+    assert state.mm_per_px(photo) == pytest.approx(0.1)  # the image's own still wins
 
 
-def test_mm_severity_without_calibration_is_refused(panel, mask) -> None:
-    panel.set_measurement(measure_mask(mask))
+def test_mm_severity_without_calibration_falls_back_to_pixels(parts, photo, qtbot) -> None:
+    state, _, panel = parts
+    show(qtbot, state, panel, photo)
     panel.scale_combo.setCurrentIndex(panel.scale_combo.findData("concrete"))
     assert "calibration" in panel.message.text()
-    assert panel.scale_combo.currentData() == "auto"
+    assert state.severity == "concrete"
+    qtbot.wait(100)
     assert panel.measurement.severity_scale.name == "pixels"
-    panel.scale_combo.setCurrentIndex(panel.scale_combo.findData("pixels"))
-    assert panel.measurement.severity_scale.name == "pixels"
+
+
+def test_minimum_crack_size_goes_to_the_state_and_re_measures(parts, mask, photo, qtbot):
+    state, _, panel = parts
+    before = show(qtbot, state, panel, photo).n_cracks
+    with qtbot.waitSignal(panel.measurementChanged, timeout=30_000, check_params_cb=bool):
+        panel.min_area_spin.setValue(400)
+    assert state.min_area_px == 400
+    assert panel.measurement.n_cracks == measure_mask(mask, None, 400).n_cracks < before
