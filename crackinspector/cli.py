@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from crackinspector import __version__
 from crackinspector.core.errors import CrackInspectorError
@@ -21,6 +23,7 @@ COMMANDS = {
     "export": "export",
     "evaluate": "evaluate",
     "models": "models",
+    "doctor": "doctor",
     "review": "review",
 }
 
@@ -43,9 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Anything that is not a sub-command (a path, --screenshot FILE, --model M ...) is the
     # GUI's; only the top-level help and version go to the sub-command parser.
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
-        from crackinspector.gui.app import run_gui
-
-        return run_gui(argv)
+        if argv and not argv[0].startswith("-") and not Path(argv[0]).expanduser().exists():
+            print(f"crackinspector: error: {unknown_command(argv[0])}", file=sys.stderr)
+            return 2
+        return start_gui(argv)
     args = build_parser().parse_args(argv)
     if args.command is None:
         build_parser().print_help()
@@ -58,6 +62,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("crackinspector: interrupted", file=sys.stderr)
         return 130
+
+
+def unknown_command(word: str) -> str:
+    """One line for an argument that is neither a command nor an existing path."""
+    close = difflib.get_close_matches(word.lower(), list(COMMANDS), n=1, cutoff=0.6)
+    hint = f"did you mean 'crackinspector {close[0]}'?" if close else "see crackinspector --help"
+    return (
+        f"{word!r} is neither a command ({', '.join(COMMANDS)}) nor an existing file or "
+        f"folder; {hint}"
+    )
+
+
+def start_gui(argv: list[str]) -> int:
+    """The application, unless Qt cannot open a window here: then one line saying why
+    (missing system libraries, no display) instead of Qt's abort and core dump."""
+    from crackinspector.qtcheck import gui_problem
+
+    problem = gui_problem()
+    if problem:
+        print(f"crackinspector: {problem}", file=sys.stderr)
+        return 1
+    from crackinspector.gui.app import run_gui
+
+    return run_gui(argv)
 
 
 if __name__ == "__main__":

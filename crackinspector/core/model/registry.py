@@ -333,3 +333,54 @@ def import_checkpoint(
     floats = [v.dtype for v in state.values() if v.is_floating_point()]
     dtype = torch.float16 if floats and all(d == torch.float16 for d in floats) else torch.float32
     return save_model(model, card, folder, dtype=dtype)
+
+
+MANIFEST = "manifest.json"  # beside bundled models: {"sha256": {"<file>": "<hex digest>"}}
+
+
+def recorded_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 per weights file as recorded in `folder`'s manifest ({} when there is none)."""
+    import json
+
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    digests = data.get("sha256") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in digests.items()} if isinstance(digests, dict) else {}
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """One model file checked: readable card and weights, and its checksum."""
+
+    name: str
+    problem: str | None  # None: fine
+    digest: str = ""
+
+
+def check_model_files(folder: Path) -> list[ModelCheck]:
+    """Every `.safetensors` in `folder`: its card loads and validates, the weights are
+    readable, and their SHA-256 is the one the manifest records (when it records one)."""
+    recorded = recorded_digests(folder)
+    checks = []
+    for weights in sorted(folder.glob("*.safetensors")):
+        try:
+            ModelCard.load(weights.with_suffix(".json"))
+            digest = weights_digest(weights)
+            load_state_dict(weights)
+        except (ModelError, OSError) as exc:
+            checks.append(ModelCheck(weights.stem, str(exc)))
+            continue
+        expected = recorded.get(weights.name)
+        if expected is None and recorded:
+            checks.append(ModelCheck(weights.stem, f"{weights}: not in {MANIFEST}", digest))
+        elif expected is not None and expected != digest:
+            problem = (
+                f"{weights}: checksum {digest[:16]}... differs from the recorded "
+                f"{expected[:16]}... (damaged or replaced)"
+            )
+            checks.append(ModelCheck(weights.stem, problem, digest))
+        else:
+            checks.append(ModelCheck(weights.stem, None, digest))
+    return checks
