@@ -3,6 +3,7 @@ processes on one folder."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -18,10 +19,11 @@ from crackinspector.core.review import StoreReadOnly, open_store
 from crackinspector.core.review.location import folder_store_path
 
 REPO = Path(__file__).resolve().parents[2]
-ROWS, COLS = 320, 480
+ROWS, COLS = 1200, 1600  # 1.9 MP: a large blob, so kills land while it is being written
 
-# Each loop: a note (committed before set_status returns), then a mask whose number of
-# leading True rows encodes the loop count (committed by the background writer).
+# Each loop: a note (committed before set_status returns), then a mask (committed by the
+# background writer) whose right half has as many leading True rows as the loop count and
+# whose left half is noise seeded by it, so a torn or mixed mask cannot pass for a whole one.
 WRITER = f"""
 import sys
 import numpy as np
@@ -35,10 +37,23 @@ while True:
     i += 1
     store.set_status("001.jpg", "follow_up", note=f"edit {{i}}")
     mask = np.zeros(({ROWS}, {COLS}), bool)
-    mask[: i % {ROWS} + 1] = True
+    mask[:, : {COLS} // 2] = np.random.default_rng(i).random(({ROWS}, {COLS} // 2)) > 0.5
+    mask[:i, {COLS} // 2 :] = True
     store.save_mask("002.jpg", mask)
     print(f"committed {{i}}", flush=True)
 """
+
+
+def _loop_of(mask: np.ndarray) -> int:
+    """The loop that saved `mask`; fails for a mask no loop saved."""
+    assert mask.shape == (ROWS, COLS)
+    right = mask[:, COLS // 2 :]
+    loop = int(right.any(axis=1).sum())
+    assert right[:loop].all() and not right[loop:].any()
+    noise = np.random.default_rng(loop).random((ROWS, COLS // 2)) > 0.5
+    assert np.array_equal(mask[:, : COLS // 2], noise)
+    return loop
+
 
 HOLDER = """
 import sys
@@ -87,12 +102,30 @@ def _read_line(proc: subprocess.Popen[str]) -> str:
     return line.strip()
 
 
-def _kill_after(proc: subprocess.Popen[str], loops: int) -> int:
-    """SIGKILL the writer once it reports `loops` more committed loops; the last reported."""
+def _mask_pixels(path: Path) -> int | None:
+    """Crack pixels of the committed mask, read by a connection of our own (None: none)."""
+    if not path.exists():
+        return None
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+        row = conn.execute("SELECT crack_pixels FROM masks").fetchone()
+    return int(row[0]) if row else None
+
+
+def _kill_after(proc: subprocess.Popen[str], loops: int, path: Path) -> int:
+    """SIGKILL the writer once it reports `loops` more loops and a newly committed mask;
+    returns the last loop it reported."""
     assert _read_line(proc).startswith("ready False")
+    before = _mask_pixels(path)
     last = 0
     for _ in range(loops):
         last = int(_read_line(proc).split()[1])
+    extra = 0
+    while _mask_pixels(path) == before:  # masks are being written now: kill among them
+        last = int(_read_line(proc).split()[1])
+        extra += 1
+        if extra > 5000:
+            proc.kill()
+            raise AssertionError("the writer committed no mask in 5000 loops")
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.stdout is not None
     for line in proc.stdout.read().split():  # lines printed before the kill landed
@@ -108,7 +141,7 @@ def test_kill_9_during_edits_never_corrupts_or_loses_commits(photos, loops):
     done = 0
     for n in loops:
         proc = _spawn(WRITER, str(photos), str(done))
-        last = _kill_after(proc, n)
+        last = _kill_after(proc, n, path)
         with sqlite3.connect(path) as conn:  # before anything of ours touches the file
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         with open_store(photos) as store:
@@ -117,10 +150,8 @@ def test_kill_9_during_edits_never_corrupts_or_loses_commits(photos, loops):
             stored = int(note.split()[1])
             assert last <= stored <= last + 1  # every reported commit is there
             mask = store.mask("002.jpg")
-            if mask is not None:  # a whole mask of one loop, never a torn one
-                rows = int(mask.any(axis=1).sum())
-                assert mask.shape == (ROWS, COLS) and mask[:rows].all()
-                assert not mask[rows:].any()
+            assert mask is not None
+            assert _loop_of(mask) <= stored  # a whole mask of one loop, never a torn one
         done = stored
 
 
@@ -137,7 +168,7 @@ def test_a_second_process_opens_read_only_naming_the_first(photos):
             with pytest.raises(StoreReadOnly, match=f"in use by PID {first.pid}"):
                 second.set_status("002.jpg", "accepted")
             with pytest.raises(StoreReadOnly):
-                second.save_mask("002.jpg", np.zeros((ROWS, COLS), bool))
+                second.save_mask("002.jpg", np.zeros((320, 480), bool))
             first.stdin.write("go\n")
             first.stdin.flush()
             assert _read_line(first) == "wrote"

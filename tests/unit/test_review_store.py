@@ -32,6 +32,7 @@ from crackinspector.core.review import (
     open_store,
 )
 from crackinspector.core.review.location import folder_store_path, user_store_path
+from crackinspector.core.review.maskcodec import decode_mask
 from crackinspector.core.review.records import ReviewError
 from crackinspector.core.review.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -134,6 +135,26 @@ def test_save_mask_returns_before_encoding_and_commits_by_itself(photos, crackfo
         with sqlite3.connect(store.path) as other:  # another connection sees the blob
             (n,) = other.execute("SELECT crack_pixels FROM masks").fetchone()
         assert n == int(truth.sum())
+
+
+def test_saves_faster_than_encoding_still_commit(photos):
+    """A brush-happy user saves again before the last save is encoded: each round of the
+    background writer still commits the newest mask it has."""
+    rng = np.random.default_rng(0)
+    committed, saves = None, 0
+    with open_store(photos) as store:
+        while committed is None and saves < 3000:  # a few rounds normally; ~30 s at most
+            mask = rng.random((1200, 1600)) > 0.5  # incompressible: slow to encode
+            mask[0, :] = True
+            mask[1, :] = False
+            mask[1, : saves + 1] = True  # the save's number
+            store.save_mask("001.jpg", mask)
+            saves += 1
+            png = store.mask_png("001.jpg")
+            committed = decode_mask(png) if png is not None else None
+            time.sleep(0.01)
+    assert committed is not None, "no mask committed while saves kept coming"
+    assert committed[0].all() and 1 <= committed[1].sum() <= saves
 
 
 def test_reset_mask_drops_the_edit_and_the_corrected_status(photos):

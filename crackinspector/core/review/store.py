@@ -65,7 +65,7 @@ CALIBRATION_IMPORTED = "calibration_json_imported"
 
 @dataclass
 class _PendingMask:
-    generation: int
+    epoch: int  # the photo's reset count when saved: a reset since voids this save
     mask: np.ndarray
     content_hash: str
 
@@ -93,7 +93,7 @@ class InspectionStore:
         self._cond = threading.Condition(self._lock)
         self._pending: dict[str, _PendingMask] = {}
         self._inflight: dict[str, _PendingMask] = {}
-        self._generation: dict[str, int] = {}
+        self._resets: dict[str, int] = {}
         self._first_pending = 0.0
         self._flush_now = False
         self._closing = False
@@ -281,7 +281,7 @@ class InspectionStore:
 
     def _current_mask(self, key: str) -> _PendingMask | None:
         item = self._pending.get(key) or self._inflight.get(key)
-        if item is not None and item.generation == self._generation.get(key):
+        if item is not None and item.epoch == self._resets.get(key, 0):
             return item
         return None
 
@@ -496,11 +496,9 @@ class InspectionStore:
         who = reviewer if reviewer is not None else self._default_reviewer()
         with self._cond:
             self._upsert(key, fp, CORRECTED, who, now_text(), note, model, threshold)
-            generation = self._generation.get(key, 0) + 1
-            self._generation[key] = generation
             if not self._pending:
                 self._first_pending = time.monotonic()
-            self._pending[key] = _PendingMask(generation, arr, fp.content_hash)
+            self._pending[key] = _PendingMask(self._resets.get(key, 0), arr, fp.content_hash)
             if self._writer is None:
                 self._writer = threading.Thread(
                     target=self._write_loop, name="inspection-store-writer", daemon=True
@@ -529,7 +527,7 @@ class InspectionStore:
         key = self.key(photo)
         with self._cond:
             self._require_writable()
-            self._generation[key] = self._generation.get(key, 0) + 1
+            self._resets[key] = self._resets.get(key, 0) + 1
             self._pending.pop(key, None)
             with self._transaction() as conn:
                 conn.execute("DELETE FROM masks WHERE path = ?", (key,))
@@ -587,7 +585,9 @@ class InspectionStore:
                 self._cond.notify_all()
 
     def _write_masks(self, encoded: list[tuple[str, _PendingMask, bytes, int]]) -> None:
-        current = [e for e in encoded if self._generation.get(e[0]) == e[1].generation]
+        # A newer save of the same photo does not void this one (it is written next, so
+        # saves land in order and one at least lands each round); a reset does.
+        current = [e for e in encoded if self._resets.get(e[0], 0) == e[1].epoch]
         if not current:
             return
         with self._transaction() as conn:
