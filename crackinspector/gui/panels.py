@@ -292,7 +292,7 @@ class InfoPanel(QWidget):
             w, h = self._photo_size
             values["size"] = f"{w} × {h} px ({w * h / 1e6:.1f} MP)"
         summary = self.measurements.summary(path)
-        if summary is not None and summary.settings.threshold == self.state.threshold:
+        if summary is not None and summary.settings == self.state.analysis_settings(path):
             values["cracks"] = str(summary.n_cracks)
             values["crack"] = f"{summary.crack_area_pct:.2f} %"
             width = f"{summary.max_width_px:.1f} px"
