@@ -1,17 +1,25 @@
 """The new model next to the one in use: validation metrics from their cards (Qt-free part).
 
-Numbers are only put side by side when both were measured on the same validation set, that
-is when both cards were written by crackinspector-train with the same data folders, split,
-validation choice, seed and limit. Otherwise the current model's column says "not measured
-on this validation set": metrics from different images are not comparable.
+Numbers are only put side by side when both were measured on the same validation set: when
+both cards were written by crackinspector-train with the same data folders, split,
+validation choice, seed and limit, or when the model in use has been scored on the run's own
+validation pairs (`score_on_run`, from the run's data.json). Otherwise the current model's
+column says "not measured on this validation set": metrics from different images are not
+comparable.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from pathlib import Path
 from typing import Any
 
+from crackinspector.core.analysis.evaluation import evaluate_pairs
+from crackinspector.core.io.pairing import DataError
 from crackinspector.core.model.card import ModelCard
+
+from .plan import read_data_record
 
 NOT_MEASURED = "not measured on this validation set"
 ROWS = (
@@ -67,12 +75,35 @@ def fmt(value: Any, key: str) -> str:
     return f"{float(value):.3f}"
 
 
+def score_on_run(
+    model: str | Path, run_dir: Path, cancel: threading.Event | None = None
+) -> dict[str, Any]:
+    """Metrics of `model` on the validation pairs the run recorded, at threshold 0.5 (as the
+    trainer validates), whole photos through the Predictor; DataError when there are none."""
+    from crackinspector.core.infer.options import InferenceOptions, make_predictor
+
+    _, val = read_data_record(run_dir)
+    if not val:
+        raise DataError(f"{run_dir}: the run recorded no validation pairs")
+    predictor = make_predictor(InferenceOptions(model=model))
+    evaluation = evaluate_pairs(
+        predictor.predict,
+        val,
+        0.5,
+        predictor.info.name,
+        cancel=cancel.is_set if cancel is not None else None,
+    )
+    return {**evaluation.metrics, "failures": evaluation.failures}
+
+
 def comparison_rows(
-    new: ModelCard, current: ModelCard | None
+    new: ModelCard, current: ModelCard | None, scored: dict[str, Any] | None = None
 ) -> tuple[list[tuple[str, str, str]], str]:
-    """(metric, new model, current model) rows and a one-line note for under the table."""
-    same = comparable(new, current)
-    new_m, cur_m = validation_metrics(new), validation_metrics(current)
+    """(metric, new model, current model) rows and a one-line note for under the table;
+    `scored`: the current model's metrics from `score_on_run` on the new model's run."""
+    same = scored is not None or comparable(new, current)
+    new_m = validation_metrics(new)
+    cur_m = scored if scored is not None else validation_metrics(current)
     rows = []
     for key, label in ROWS:
         if key not in new_m:
@@ -81,6 +112,11 @@ def comparison_rows(
         rows.append((label, fmt(new_m.get(key), key), other))
     if current is None:
         note = "No model is in use in the main window, so there is nothing to compare with."
+    elif scored is not None:
+        note = (
+            f"{current.name} scored now on this run's {scored.get('images', '?')} validation "
+            "photos (whole photos, as the run validated)."
+        )
     elif same:
         note = f"Both measured on the same validation set ({len(rows)} metrics)."
     else:

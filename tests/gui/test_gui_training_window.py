@@ -74,12 +74,16 @@ def test_wizard_trains_a_model_that_appears_in_the_model_selector(
     assert model.is_file() and model.with_suffix(".json").is_file()
     # the main window's model selector lists it (models_changed -> model_picker.refresh)
     assert "gui-run" in [m.name for m in window.model_picker.models()]
-    # the comparison: the tiny model in use has no metrics on this validation set
+    # the comparison: the tiny model in use has no metrics on this validation set, so it is
+    # scored on the run's own validation photo (data.json) in the background
     assert monitor.compare_box.isVisible()
+    qtbot.waitUntil(lambda: "scored now" in monitor.comparison.note.text(), timeout=RUN_MS)
+    assert "this run's 1 validation photos" in monitor.comparison.note.text()
     header = monitor.comparison.table.horizontalHeaderItem(2).text()
-    assert "tiny-resnet18" in header and NOT_MEASURED in header
+    assert "tiny-resnet18" in header and NOT_MEASURED not in header
     assert monitor.comparison.cell(0, 0) == "F1 (at its threshold)"
     assert float(monitor.comparison.cell(0, 1)) >= 0
+    assert 0 <= float(monitor.comparison.cell(0, 2)) <= 1
     # what the wizard asked for is what the trainer ran
     config = monitor.record.config
     assert (config["encoder"], config["crop_size"], config["batch_size"]) == ("resnet18", 64, 2)

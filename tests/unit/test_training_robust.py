@@ -21,6 +21,7 @@ from crackinspector.core.io.imageio import read_image
 from crackinspector.core.io.pairing import Pair, check_pair
 from training.check import DataChoice, check_data
 from training.cli import main as train_main
+from training.compare import score_on_run
 from training.config import TrainConfig
 from training.events import read_events
 from training.plan import read_data_record
@@ -99,6 +100,9 @@ def test_bad_pairs_are_skipped_by_name_and_the_run_goes_on(bad_data, tmp_path):
     train, val = read_data_record(run)
     assert sorted(p.stem for p in train + val) == ["001", "002", "003", "004", "006"]
     assert len(val) == 1
+    # a model can be scored on exactly those validation pairs (the wizard's comparison)
+    scores = score_on_run(models / "mine.safetensors", run)
+    assert scores["images"] == 1 and not scores["failures"] and 0 <= scores["f1"] <= 1
     # the wizard's check (seed 0, the default it trains with) draws exactly the same
     # validation pairs as the trainer did
     check = check_data(DataChoice(images=str(images), masks=str(masks), val_fraction=0.25))

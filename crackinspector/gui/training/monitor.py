@@ -29,7 +29,10 @@ from PySide6.QtWidgets import (
 from crackinspector.core.errors import ModelError
 from crackinspector.core.model.card import ModelCard
 from crackinspector.core.model.registry import ModelInfo
+from crackinspector.gui.tasks import TaskRunner
+from training.compare import comparable, score_on_run
 from training.history import RunHistory
+from training.plan import DATA_RECORD
 from training.runs import FINISHED, RUNNING, STOPPED, RunRecord, read_run
 
 from .chart import LossChart
@@ -66,6 +69,9 @@ class RunMonitor(QWidget):
         self.proc: TrainingProcess | None = None
         self.record: RunRecord | None = None
         self.history = RunHistory()
+        self._tasks = TaskRunner("training-compare", low_priority=True, parent=self)
+        self._scores: dict[tuple[str, str], dict] = {}
+        self._unscorable: set[tuple[str, str]] = set()
         self.setWindowTitle(f"Training — {self.run_dir.name}")
         self.setObjectName("training_monitor")
         self._build()
@@ -276,8 +282,33 @@ class RunMonitor(QWidget):
             self.compare_box.hide()
             return
         current = self.current_model()
-        self.comparison.show_cards(new, current.card if current is not None else None)
+        key = (str(model), str(current.weights_path)) if current is not None else None
+        scored = self._scores.get(key) if key is not None else None
+        self.comparison.show_cards(new, current.card if current is not None else None, scored)
         self.compare_box.show()
+        if current is None or scored is not None or comparable(new, current.card):
+            return
+        if key in self._unscorable or not (self.run_dir / DATA_RECORD).is_file():
+            return
+        self.comparison.note.setText(
+            f"Scoring {current.name} on this run's validation photos, for a fair comparison…"
+        )
+        if not self._tasks.busy(key):
+            self._tasks.start(
+                score_on_run,
+                str(current.weights_path),
+                self.run_dir,
+                key=key,
+                on_returned=lambda metrics, k=key: self._scored(k, metrics),
+                on_errored=lambda _exc, k=key: self._scored(k, None),
+            )
+
+    def _scored(self, key: tuple[str, str], metrics: dict | None) -> None:
+        if metrics is None:
+            self._unscorable.add(key)
+        else:
+            self._scores[key] = metrics
+        self.refresh()
 
     # ------------------------------------------------------------------ actions
     def stop(self) -> None:
@@ -299,5 +330,6 @@ class RunMonitor(QWidget):
             self.use_model.emit(self.record.model)
 
     def closeEvent(self, event) -> None:
+        self._tasks.shutdown()
         self._unbind()
         super().closeEvent(event)

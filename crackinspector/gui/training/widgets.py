@@ -69,12 +69,15 @@ class ComparisonTable(QWidget):
         layout.addWidget(self.table)
         layout.addWidget(self.note)
 
-    def show_cards(self, new: ModelCard, current: ModelCard | None) -> None:
-        rows, note = comparison_rows(new, current)
+    def show_cards(
+        self, new: ModelCard, current: ModelCard | None, scored: dict | None = None
+    ) -> None:
+        """`scored`: the model in use's metrics on the new model's validation pairs."""
+        rows, note = comparison_rows(new, current, scored)
         current_title = "in use: none"
         if current is not None:
             current_title = f"in use: {current.name}"
-            if not comparable(new, current):
+            if scored is None and not comparable(new, current):
                 current_title += f"\n({NOT_MEASURED})"
         self.table.setHorizontalHeaderLabels(["validation", f"new: {new.name}", current_title])
         self.table.setRowCount(len(rows))
