@@ -80,7 +80,7 @@ class TrainingProcess(QObject):
 
     def kill(self) -> None:
         """SIGKILL, as a crash or the OS would (the last complete epoch stays resumable)."""
-        self.handle.signal(signal.SIGKILL)
+        self.handle.signal(getattr(signal, "SIGKILL", signal.SIGTERM))
 
     def terminate(self, wait_ms: int = 5000) -> None:
         """SIGTERM (a graceful stop for the trainer), then kill; waits for the end."""
