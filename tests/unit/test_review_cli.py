@@ -181,3 +181,22 @@ def test_export_training_skips_changed_photos_with_a_line(
 def test_export_training_without_reviews_is_an_error(photos, capsys, tmp_path):
     code, _, err = _run(capsys, "export-training", str(photos), "--out", str(tmp_path / "o"))
     assert code == 1 and "no inspection store" in err
+
+
+def test_export_training_takes_accepted_masks_from_the_result_cache(
+    photos, capsys, tiny_model_path, tmp_path
+):
+    """The app cached the map it showed when the photo was accepted: that map is used."""
+    from crackinspector.core.io.cache import ResultCache, file_digest
+
+    assert _run(capsys, "set", str(photos), "003.jpg", "--status", "accepted", "--model",
+                str(tiny_model_path), "--threshold", "0.3")[0] == 0  # fmt: skip
+    shown = np.zeros((320, 480), np.float32)
+    shown[100:110, 20:400] = 0.35  # above the decided threshold 0.3
+    shown[200:210, 20:400] = 0.25  # below it
+    identity = Predictor(tiny_model_path).info.identity
+    ResultCache().put(file_digest(photos / "003.jpg"), identity, shown, 1.0)
+    out_dir = tmp_path / "train-data"
+    code, _, err = _run(capsys, "export-training", str(photos), "--out", str(out_dir), "-q")
+    assert code == 0, err
+    assert np.array_equal(read_mask(out_dir / "masks" / "003.png"), shown >= 0.3)
