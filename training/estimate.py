@@ -106,3 +106,27 @@ def _time_forward(
 def epoch_seconds(timing: StepTiming, steps: int, n_val: int) -> float:
     """An epoch: its training steps plus one forward pass per validation image."""
     return timing.seconds_per_step * steps + timing.seconds_per_val_image * n_val
+
+
+def training_devices() -> list[tuple[str, str]]:
+    """(label, --device value), the GPU first when there is one."""
+    import torch
+
+    devices = []
+    if torch.cuda.is_available():
+        devices.append((f"GPU: {torch.cuda.get_device_name(0)}", "cuda"))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append(("Apple GPU (MPS)", "mps"))
+    devices.append(("CPU", "cpu"))
+    return devices
+
+
+def format_duration(seconds: float | None) -> str:
+    """H:MM:SS or M:SS; "–" when unknown."""
+    if seconds is None or seconds < 0:
+        return "–"
+    s = round(seconds)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

@@ -31,6 +31,7 @@ from crackinspector.core.model.card import ModelCard
 from crackinspector.core.model.registry import ModelInfo
 from crackinspector.gui.tasks import TaskRunner
 from training.compare import comparable, score_on_run
+from training.estimate import format_duration
 from training.history import RunHistory
 from training.plan import DATA_RECORD
 from training.runs import FINISHED, RUNNING, STOPPED, RunRecord, read_run
@@ -39,15 +40,6 @@ from .chart import LossChart
 from .manager import RunManager
 from .process import TrainingProcess
 from .widgets import ComparisonTable, LogPane
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return "–"
-    s = round(seconds)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 class RunMonitor(QWidget):

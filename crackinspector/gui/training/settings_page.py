@@ -18,26 +18,16 @@ from PySide6.QtWidgets import (
 
 from crackinspector.gui.tasks import TaskRunner, one_line
 from training.config import TrainConfig
-from training.estimate import StepTiming, epoch_seconds, measure_step
+from training.estimate import (
+    StepTiming,
+    epoch_seconds,
+    format_duration,
+    measure_step,
+    training_devices,
+)
 from training.plan import log_every, steps_per_epoch
 
-from .monitor import format_duration
-
 ESTIMATE_DELAY_MS = 800
-
-
-def available_devices() -> list[tuple[str, str]]:
-    """(label, --device value), the GPU first when there is one."""
-    import torch
-
-    devices = []
-    if torch.cuda.is_available():
-        devices.append((f"GPU: {torch.cuda.get_device_name(0)}", "cuda"))
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append(("Apple GPU (MPS)", "mps"))
-    devices.append(("CPU", "cpu"))
-    return devices
 
 
 def _double(parent, lo, hi, value, decimals, step) -> QDoubleSpinBox:
@@ -75,7 +65,7 @@ class SettingsPage(QWizardPage):
         self.optimiser.addItem("SGD with momentum", "sgd")
         self.optimiser.addItem("AdamW", "adamw")
         self.device = QComboBox(self)
-        for label, value in available_devices():
+        for label, value in training_devices():
             self.device.addItem(label, value)
         self.augment = QCheckBox("Random flips, rotations, colour and scale changes", self)
         self.augment.setChecked(d.augment)

@@ -13,12 +13,12 @@ from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from crackinspector.core.model.registry import ModelInfo
 from training.check import FOLDERS, FRACTION, SPLIT, DataCheck, choice_args
+from training.estimate import format_duration
 from training.names import runs_dir
 
 from .data_page import DataPage
 from .manager import RunManager, run_manager
 from .model_page import FINETUNE, IMAGENET, ModelPage
-from .monitor import format_duration
 from .settings_page import SettingsPage
 from .summary_page import SummaryPage
 
