@@ -145,7 +145,7 @@ def _photos(folder: Path) -> list[Path]:
 def _photo_path(folder: Path, photo: Path) -> Path:
     for candidate in (photo, folder / photo):
         if candidate.is_file():
-            return candidate
+            return candidate.absolute()  # the store reads relative paths as inside FOLDER
     raise CrackInspectorError(f"{photo}: photo not found (neither as given nor in {folder})")
 
 

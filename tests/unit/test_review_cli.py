@@ -200,3 +200,15 @@ def test_export_training_takes_accepted_masks_from_the_result_cache(
     code, _, err = _run(capsys, "export-training", str(photos), "--out", str(out_dir), "-q")
     assert code == 0, err
     assert np.array_equal(read_mask(out_dir / "masks" / "003.png"), shown >= 0.3)
+
+
+def test_photo_paths_relative_to_the_working_folder(photos, capsys, monkeypatch):
+    monkeypatch.chdir(photos.parent)
+    code, out, _ = _run(capsys, "set", "photos", "photos/deck/006.jpg", "--status", "accepted",
+                        "--reviewer", "ann")  # fmt: skip
+    assert (code, out.strip()) == (0, "deck/006.jpg: accepted by ann")
+    code, out, _ = _run(capsys, "set", "photos", "005.jpg", "--status", "follow_up")  # in FOLDER
+    assert code == 0 and out.startswith("005.jpg: needs follow-up")
+    reviews = load_reviews(photos)
+    assert reviews.review(photos / "deck" / "006.jpg").status == "accepted"
+    assert reviews.review(photos / "005.jpg").status == "follow_up"
