@@ -303,12 +303,15 @@ def test_load_reviews_reads_while_the_store_is_open_for_writing(photos, crackfor
 
 READ_ONLY_CHILD = """
 import json, sys
-from crackinspector.core.review import open_store
+from crackinspector.core.review import load_reviews, open_store
 store = open_store(sys.argv[1])
 store.set_status("001.jpg", "accepted", reviewer="nobody")
-print(json.dumps({"path": str(store.path), "messages": store.messages,
-                  "status": store.photo("001.jpg").status}))
+result = {"path": str(store.path), "messages": store.messages,
+          "status": store.photo("001.jpg").status, "copied": store.photo("002.jpg").note}
 store.close()
+reviews = load_reviews(sys.argv[1])  # on the read-only medium: the review in user data
+result["read"] = [reviews.review(sys.argv[1] + "/" + n).status for n in ("001.jpg", "002.jpg")]
+print(json.dumps(result))
 """
 
 
@@ -328,6 +331,8 @@ def _read_only_command(folder: Path, child: list[str]) -> list[str]:
 
 
 def test_a_read_only_folder_keeps_its_review_in_the_user_data_folder(photos, tmp_path):
+    with open_store(photos) as store:  # reviewed before the folder became read-only
+        store.set_status("002.jpg", "false_alarm", note="reviewed on the laptop")
     user = tmp_path / "user-inspections"
     env = {**os.environ, "CRACKINSPECTOR_INSPECTIONS_DIR": str(user), "PYTHONPATH": str(REPO)}
     command = _read_only_command(photos, [sys.executable, "-c", READ_ONLY_CHILD, str(photos)])
@@ -342,8 +347,10 @@ def test_a_read_only_folder_keeps_its_review_in_the_user_data_folder(photos, tmp
     assert result["messages"] == [
         f"{photos.resolve()}: folder is read-only; the review is kept in {expected}"
     ]
-    assert not (photos / ".crackinspector").exists()
-    assert load_reviews(photos).review(photos / "001.jpg").reviewer == "nobody"
+    assert result["copied"] == "reviewed on the laptop"  # the folder's store was the start
+    assert result["read"] == ["accepted", "false_alarm"]
+    with sqlite3.connect(folder_store_path(photos)) as conn:  # the folder's own: untouched
+        assert conn.execute("SELECT count(*) FROM photos").fetchone()[0] == 1
 
 
 def test_store_refuses_a_missing_folder(tmp_path):

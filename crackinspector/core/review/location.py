@@ -56,11 +56,12 @@ def can_write_in(folder: Path) -> bool:
 
 
 def existing_store(folder: Path) -> Path | None:
-    """The store file of `folder` if it has one (in the folder first, else the user one)."""
-    for path in (folder_store_path(folder), user_store_path(folder)):
-        if path.is_file():
-            return path
-    return None
+    """The store file of `folder` if it has one: the folder's own, unless the folder is
+    read-only and the review went on in the user data folder."""
+    own, user = folder_store_path(folder), user_store_path(folder)
+    if own.is_file() and (not user.is_file() or os.access(own.parent, os.W_OK)):
+        return own
+    return user if user.is_file() else None
 
 
 def writable_store_path(folder: Path) -> tuple[Path, bool]:

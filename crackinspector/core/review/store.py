@@ -744,13 +744,23 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write. A WAL store on read-only media (a camera card)
+    cannot make its shared-memory file, so it is opened as immutable there: nothing can
+    be writing a medium this process cannot write either."""
+    uri = path.resolve().as_uri()
     conn = sqlite3.connect(
-        path.resolve().as_uri() + "?mode=ro",
-        uri=True,
-        isolation_level=None,
-        check_same_thread=False,
-        timeout=10,
+        uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False, timeout=10
     )
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(
+            uri + "?mode=ro&immutable=1",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
     conn.row_factory = sqlite3.Row
     return conn
 
