@@ -14,6 +14,7 @@ import numpy as np
 
 from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX, ImageMeasurement, measure_mask
 from crackinspector.core.analysis.severity import SeverityScale
+from crackinspector.core.analysis.width import DEFAULT_METHOD
 
 U16_MAX = 65535
 
@@ -27,6 +28,7 @@ class AnalysisSettings:
     min_confidence: float = 0.0
     mm_per_px: float | None = None
     severity: SeverityScale | None = None
+    width_method: str = DEFAULT_METHOD  # evidence for widths (width.py): photo when given
 
 
 def probability_float(probability: np.ndarray) -> np.ndarray:
@@ -47,11 +49,19 @@ def analyse(
     probability: np.ndarray | None,
     settings: AnalysisSettings,
     mask: np.ndarray | None = None,
+    image: np.ndarray | None = None,
 ) -> ImageMeasurement:
     """Cracks and totals of one image.
 
     `probability`: the model's map (float in [0, 1] or uint16), or None when only a mask is
-    known. `mask`: an edited mask (bool HxW) that replaces the thresholded map.
+    known. `mask`: an edited mask (bool HxW) that replaces the thresholded map. `image`: the
+    photo (RGB or grey, same size): widths come from its intensity profile across each
+    crack, at sub-pixel precision; without it, from the mask (whole pixels), so every view
+    of an image must pass the photo to agree.
+
+    With a probability map each crack has a confidence (mean probability on its skeleton).
+    Both filters (`min_area_px`, `min_confidence`) are applied here, and the result counts
+    what they left out. Cracks come worst severity first, then longest first.
     """
     if mask is None:
         if probability is None:
@@ -62,4 +72,8 @@ def analyse(
         mm_per_px=settings.mm_per_px,
         min_area_px=settings.min_area_px,
         severity=settings.severity,
+        probability=None if probability is None else probability_float(probability),
+        min_confidence=settings.min_confidence,
+        width_method=settings.width_method,
+        image=image,
     )

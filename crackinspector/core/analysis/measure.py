@@ -34,15 +34,27 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from crackinspector.core.analysis.severity import SeverityScale, default_scale
+from crackinspector.core.analysis.gaps import Bridge, find_bridges, group_labels
+from crackinspector.core.analysis.severity import BELOW_RESOLUTION, SeverityScale, default_scale
 from crackinspector.core.analysis.skeleton import (
+    _EDGES,
     _POPCOUNT,
+    direction_factor,
+    local_direction,
     neighbour_codes,
-    skeleton_edge_lengths,
     skeletonize,
+)
+from crackinspector.core.analysis.width import (
+    DEFAULT_METHOD,
+    MIN_CONTRAST,
+    darkness,
+    profile_widths,
+    resolve_method,
+    smooth_along,
 )
 
 DEFAULT_MIN_AREA_PX = 20
+MIN_VALID_SHARE = 0.25  # profile widths for a crack when this share of its profiles is valid
 TRANSVERSE_MAX_DEG = 30.0
 LONGITUDINAL_MIN_DEG = 60.0
 BRANCHED_MIN_JUNCTIONS = 3
@@ -82,8 +94,9 @@ class Crack:
     # pieces joined across small gaps along their direction: number of gaps, their total length
     gaps: int = 0
     gap_px: float = 0.0
-    # "profile": widths from the probability profile across the crack (sub-pixel);
-    # "mask": from the distance transform of the mask (no probability map given)
+    # where the widths come from (core/analysis/width.py): "intensity" (the photo's profile
+    # across the crack, sub-pixel), "probability" (the model's profile), or "mask" (the
+    # mask's distance transform: no photo given, or too few valid profiles on this crack)
     width_method: str = "mask"
 
     @property
@@ -165,23 +178,50 @@ class ImageMeasurement:
 
     @property
     def severity_counts(self) -> dict[str, int]:
-        """Cracks per severity class, every class of the scale present, in scale order."""
-        counts = dict.fromkeys(self.severity_scale.names, 0)
+        """Cracks per severity class, every class of the scale present, in scale order.
+
+        "below resolution" comes first when this calibration cannot resolve a class limit.
+        """
+        names = self.severity_scale.names
+        if self.severity_scale.unresolvable(self.mm_per_px):
+            names = (BELOW_RESOLUTION, *names)
+        counts = dict.fromkeys(names, 0)
         for c in self.cracks:
-            counts[c.severity] += 1
+            counts[c.severity] = counts.get(c.severity, 0) + 1
         return counts
+
+    @property
+    def resolution_note(self) -> str | None:
+        """The sentence saying which widths this calibration cannot tell apart, or None."""
+        return self.severity_scale.resolution_note(self.mm_per_px)
+
+    @property
+    def filtered_note(self) -> str | None:
+        """One line for what the filters left out, e.g. '14 marks under 20 px not listed'."""
+        parts = []
+        if self.specks_removed:
+            s = "s" if self.specks_removed != 1 else ""
+            parts.append(f"{self.specks_removed} mark{s} under {self.min_area_px} px")
+        if self.low_confidence_removed:
+            n = self.low_confidence_removed
+            parts.append(
+                f"{n} crack{'s' if n != 1 else ''} under {self.min_confidence:.0%} confidence"
+            )
+        return " and ".join(parts) + " not listed" if parts else None
 
     @property
     def widest_crack(self) -> Crack | None:
         return max(self.cracks, key=lambda c: c.max_width_px, default=None)
 
     def reclassified(self, scale: SeverityScale) -> ImageMeasurement:
-        """The same measurement under another severity scale (cheap: no re-measuring)."""
-        cracks = tuple(
+        """The same measurement under another severity scale (cheap: no re-measuring),
+        re-sorted worst first."""
+        cracks = [
             replace(c, severity=scale.classify_crack(c.max_width_px, self.mm_per_px))
             for c in self.cracks
-        )
-        return replace(self, cracks=cracks, severity_scale=scale)
+        ]
+        ordered, labels = _ordered(cracks, self.labels, scale)
+        return replace(self, cracks=ordered, severity_scale=scale, labels=labels)
 
     def crack_mask(self, index: int) -> np.ndarray:
         return self.labels == self.cracks[index].label
@@ -253,42 +293,114 @@ def _local_max(dist: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return best
 
 
+def _components(
+    mask: np.ndarray, min_area_px: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[Bridge], int]:
+    """Cracks as joined components: (labels, dist, skeleton, stats, bridges, specks).
+
+    Pieces joined across small gaps (core/analysis/gaps.py) share one label; groups smaller
+    than `min_area_px` in all are dropped as specks. Labels run 1..n, stats (n+1, 5) are
+    cv2's CC_STAT columns per group (bbox of all pieces, total area).
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    dist = distance_inside(mask)
+    skel = skeletonize(mask, dist, labels)
+    bridges: list[Bridge] = []
+    if n > 2:
+        ys, xs = np.nonzero(skel)
+        count = _POPCOUNT[neighbour_codes(skel, ys, xs)]
+        ends = count == 1
+        skel_labels = np.where(skel, labels, 0)
+        ext = np.maximum(dist[ys[ends], xs[ends]] - 1.0, 0.0)
+        bridges = find_bridges(skel_labels, ys[ends], xs[ends], ext, n)
+    group = group_labels(n, bridges)
+    x1 = stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH]
+    y1 = stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]
+    area = np.bincount(group, weights=stats[:, cv2.CC_STAT_AREA], minlength=n)
+    gx0 = np.full(n, np.iinfo(np.int32).max)
+    gy0 = gx0.copy()
+    gx1, gy1 = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    np.minimum.at(gx0, group, stats[:, cv2.CC_STAT_LEFT])
+    np.minimum.at(gy0, group, stats[:, cv2.CC_STAT_TOP])
+    np.maximum.at(gx1, group, x1)
+    np.maximum.at(gy1, group, y1)
+    roots = np.flatnonzero(group[1:] == np.arange(1, n)) + 1  # one per group
+    keep = roots[area[roots] >= max(int(min_area_px), 1)]
+    specks = roots.size - keep.size
+    relabel = np.zeros(n, np.int32)
+    relabel[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
+    labels = relabel[group][labels]
+    out = np.zeros((keep.size + 1, 5), np.int64)
+    out[1:, cv2.CC_STAT_LEFT], out[1:, cv2.CC_STAT_TOP] = gx0[keep], gy0[keep]
+    out[1:, cv2.CC_STAT_WIDTH] = gx1[keep] - gx0[keep]
+    out[1:, cv2.CC_STAT_HEIGHT] = gy1[keep] - gy0[keep]
+    out[1:, cv2.CC_STAT_AREA] = area[keep]
+    bridges = [
+        Bridge(int(relabel[group[b.a]]), int(relabel[group[b.b]]), b.span_px, b.gap_px)
+        for b in bridges
+        if relabel[group[b.a]]
+    ]
+    return labels, dist, skel & (labels > 0), out, bridges, int(specks)
+
+
+def _severity_rank(scale: SeverityScale, name: str) -> int:
+    return scale.names.index(name) if name in scale.names else -1
+
+
+def _ordered(
+    cracks: list[Crack], labels: np.ndarray, scale: SeverityScale
+) -> tuple[tuple[Crack, ...], np.ndarray]:
+    """Cracks worst severity first, then longest first; index and label follow the order."""
+    order = sorted(cracks, key=lambda c: (-_severity_rank(scale, c.severity), -c.length_px))
+    relabel = np.zeros(int(labels.max(initial=0)) + 1, np.int32)
+    out = []
+    for i, c in enumerate(order):
+        relabel[c.label] = i + 1
+        out.append(replace(c, index=i, label=i + 1))
+    return tuple(out), relabel[labels]
+
+
 def measure_mask(
     mask: np.ndarray,
     mm_per_px: float | None = None,
     min_area_px: int = DEFAULT_MIN_AREA_PX,
     severity: SeverityScale | None = None,
+    probability: np.ndarray | None = None,
+    min_confidence: float = 0.0,
+    width_method: str = DEFAULT_METHOD,
+    image: np.ndarray | None = None,
 ) -> ImageMeasurement:
     """Measure every crack of a boolean mask (H, W).
 
-    `severity` defaults to the 'concrete' preset when `mm_per_px` is given and 'pixels'
-    otherwise; a mm scale without `mm_per_px` raises SeverityError.
+    `image` (the photo, same size): widths come from its intensity profile across each
+    crack, at sub-pixel precision (core/analysis/width.py; `width_method` picks another
+    evidence). `probability` (float [0, 1], same size): the model's map; with it every
+    crack gets a confidence, and cracks under `min_confidence` are dropped (counted in
+    `low_confidence_removed`). `severity` defaults to the 'concrete' preset when
+    `mm_per_px` is given and 'pixels' otherwise; a mm scale without `mm_per_px` raises
+    SeverityError.
     """
     mask = np.asarray(mask).astype(bool)
     if mask.ndim != 2:
         raise ValueError(f"a mask must be 2-D, got shape {mask.shape}")
     if mm_per_px is not None and not (mm_per_px > 0 and math.isfinite(mm_per_px)):
         raise ValueError(f"mm per pixel must be a positive number, got {mm_per_px!r}")
+    for name, arr in (("probability map", probability), ("photo", image)):
+        if arr is not None and arr.shape[:2] != mask.shape:
+            raise ValueError(f"{name} {arr.shape[:2]} and mask {mask.shape} differ in size")
+    method = resolve_method(width_method, image is not None, probability is not None)
     scale = severity or default_scale(bool(mm_per_px))
     if scale.unit == "mm":
         scale.classify_crack(1.0, mm_per_px)  # raises the clear error when uncalibrated
     h, w = mask.shape
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(int(min_area_px), 1)) + 1
-    specks = (n - 1) - keep.size
-    if specks:
-        relabel = np.zeros(n, np.int32)
-        relabel[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
-        labels = relabel[labels]
-    clean = labels > 0
-    if not keep.size:
+    labels, dist, skel, stats, bridges, specks = _components(mask, min_area_px)
+    n_labels = int(stats.shape[0])
+    if n_labels == 1:
         return ImageMeasurement(
-            w, h, (), scale, mm_per_px, int(min_area_px), int(specks), labels, np.zeros_like(clean)
-        )
+            w, h, (), scale, mm_per_px, int(min_area_px), specks, labels, skel,
+            float(min_confidence), 0,
+        )  # fmt: skip
 
-    dist = distance_inside(clean)
-    skel = skeletonize(clean, dist, labels)
-    n_labels = keep.size + 1
     # everything below works on the skeleton pixels (a few % of the photo) only
     ys, xs = np.nonzero(skel)
     lab_s = labels[ys, xs]
@@ -298,13 +410,22 @@ def measure_mask(
     count = _POPCOUNT[neighbour_codes(skel, ys, xs)]
     d_s = dist[ys, xs]
 
-    # length: skeleton links plus the tip extensions, summed per crack
-    length = np.bincount(lab_s, weights=skeleton_edge_lengths(skel, ys, xs), minlength=n_labels)
+    # length: skeleton links plus the tip extensions plus the joined gaps, per crack
+    theta = local_direction(skel, ys, xs)
+    links = _EDGES[neighbour_codes(skel, ys, xs)] * direction_factor(theta)
+    length = np.bincount(lab_s, weights=links, minlength=n_labels)
     ext = np.maximum(d_s - 1.0, 0.0)
     ends, tips = count == 1, count == 0  # a crack reduced to one pixel: both ends extend
     length += np.bincount(lab_s[ends], weights=ext[ends], minlength=n_labels)
     length += 2 * np.bincount(lab_s[tips], weights=ext[tips], minlength=n_labels)
     n_ends = np.bincount(lab_s[ends], minlength=n_labels)
+    n_gaps = np.zeros(n_labels, np.int64)
+    gap_px = np.zeros(n_labels)
+    for b in bridges:
+        length[b.a] += b.gap_px + 1.0  # the last crack pixels of the two pieces, joined
+        n_gaps[b.a] += 1
+        gap_px[b.a] += b.gap_px
+        n_ends[b.a] -= 2
 
     # junctions: clusters of skeleton pixels with 3+ neighbours
     jsel = count >= 3
@@ -319,24 +440,44 @@ def measure_mask(
         junctions = np.bincount(owner[1:], minlength=n_labels)
         in_zone = _near_junction(skel.shape, ys[jsel], xs[jsel], d_s[jsel])[ys, xs]
 
-    # widths: the digital skeleton may sit a pixel off the true centre line, so take the
-    # largest distance in each skeleton pixel's 3x3 neighbourhood
+    # widths: the digital skeleton may sit a pixel off the true centre line, so the mask's
+    # width takes the largest distance in each skeleton pixel's 3x3 neighbourhood
     width_s = np.maximum(2.0 * _local_max(dist, ys, xs) - 1.0, 1.0)
+    profiled = np.zeros(ys.shape, bool)
+    prob = None if probability is None else np.asarray(probability, np.float32)
+    conf_s = None if prob is None else prob[ys, xs]
+    if method != "mask":
+        evidence = darkness(image) if image is not None and method == "intensity" else prob
+        assert evidence is not None  # resolve_method gave "mask" when it is missing
+        prof, profiled = profile_widths(evidence, ys, xs, theta, width_s, MIN_CONTRAST[method])
+        width_s = np.where(profiled, prof, width_s).astype(np.float32)
     cracks = []
+    low_confidence = np.zeros(n_labels, bool)
     for lab in range(1, n_labels):
-        x0, y0 = stats[keep[lab - 1], cv2.CC_STAT_LEFT], stats[keep[lab - 1], cv2.CC_STAT_TOP]
-        bw, bh = stats[keep[lab - 1], cv2.CC_STAT_WIDTH], stats[keep[lab - 1], cv2.CC_STAT_HEIGHT]
+        x0, y0 = int(stats[lab, cv2.CC_STAT_LEFT]), int(stats[lab, cv2.CC_STAT_TOP])
+        bw, bh = int(stats[lab, cv2.CC_STAT_WIDTH]), int(stats[lab, cv2.CC_STAT_HEIGHT])
         part = slice(starts[lab], starts[lab + 1])
-        sy, sx, widths = ys[part], xs[part], width_s[part]
+        sy, sx, widths, by_profile = ys[part], xs[part], width_s[part], profiled[part]
+        confidence = None if conf_s is None else float(conf_s[part].mean())
         if sy.size == 0:  # cannot happen after thinning; keep measuring if it ever does
             py, px = np.nonzero(labels[y0 : y0 + bh, x0 : x0 + bw] == lab)
             best = int(np.argmax(dist[py + y0, px + x0]))
             sy, sx = py[best : best + 1] + y0, px[best : best + 1] + x0
             widths = np.maximum(2.0 * _local_max(dist, sy, sx) - 1.0, 1.0)
+            by_profile = np.zeros(1, bool)
+            if prob is not None:
+                confidence = float(prob[sy, sx].mean())
         else:
             plain = ~in_zone[part]
             if plain.any():
-                sy, sx, widths = sy[plain], sx[plain], widths[plain]
+                sy, sx, widths, by_profile = sy[plain], sx[plain], widths[plain], by_profile[plain]
+        if confidence is not None and confidence < min_confidence:
+            low_confidence[lab] = True
+            continue
+        crack_method = method if by_profile.mean() >= MIN_VALID_SHARE else "mask"
+        if crack_method != "mask":  # the valid profiles only, smoothed along the crack
+            sy, sx = sy[by_profile], sx[by_profile]
+            widths = smooth_along(sy, sx, widths[by_profile])
         k = int(np.argmax(widths))
         crop = labels[y0 : y0 + bh, x0 : x0 + bw] == lab
         py, px = np.nonzero(crop)
@@ -352,8 +493,8 @@ def measure_mask(
             Crack(
                 index=lab - 1,
                 label=lab,
-                area_px=int(stats[keep[lab - 1], cv2.CC_STAT_AREA]),
-                bbox=(int(x0), int(y0), int(bw), int(bh)),
+                area_px=int(stats[lab, cv2.CC_STAT_AREA]),
+                bbox=(x0, y0, bw, bh),
                 length_px=length_px,
                 max_width_px=max_w,
                 mean_width_px=float(widths.mean()),
@@ -362,14 +503,23 @@ def measure_mask(
                 angle_deg=round(angle, 2),
                 orientation="branched" if branched else orientation_of(angle),
                 junctions=n_junctions,
-                end_points=int(n_ends[lab]),
+                end_points=max(int(n_ends[lab]), 0),
                 severity=scale.classify_crack(max_w, mm_per_px),
                 mm_per_px=mm_per_px,
+                confidence=confidence,
+                gaps=int(n_gaps[lab]),
+                gap_px=float(gap_px[lab]),
+                width_method=crack_method,
             )
         )
+    if low_confidence.any():
+        labels = np.where(low_confidence[labels], 0, labels)
+        skel = skel & (labels > 0)
+    ordered, labels = _ordered(cracks, labels, scale)
     return ImageMeasurement(
-        w, h, tuple(cracks), scale, mm_per_px, int(min_area_px), int(specks), labels, skel
-    )
+        w, h, ordered, scale, mm_per_px, int(min_area_px), specks, labels, skel,
+        float(min_confidence), int(low_confidence.sum()),
+    )  # fmt: skip
 
 
 def crack_outline(measurement: ImageMeasurement, index: int) -> list[np.ndarray]:

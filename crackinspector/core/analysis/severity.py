@@ -14,6 +14,17 @@ Presets:
   asphalt: low <= 6 mm, moderate > 6 mm and <= 19 mm, high > 19 mm.
 - ``pixels`` (px) 3 / 8: no standard behind it; a relative scale for photos without a
   calibration (hairline, visible, wide in image terms).
+
+Resolution: a photo cannot tell apart widths under about RESOLUTION_PX pixel (a crack
+narrower than a pixel darkens one pixel a little, whatever its width). When the calibration
+puts a class limit under that, `unresolvable(mm_per_px)` lists the limits,
+`resolution_note(mm_per_px)` says so in a sentence, and cracks narrower than one pixel are
+classified BELOW_RESOLUTION instead of being guessed into one of the classes they span.
+
+Editing: `classes` gives the scale as a table of (name, lower limit, colour) rows, the
+lower limit of the first class being 0, and `from_classes` builds a scale from such a
+table (rows in any order); `to_dict`/`from_dict` store both forms, for saving the scale
+with an inspection.
 """
 
 from __future__ import annotations
@@ -26,10 +37,22 @@ from typing import Any
 from crackinspector.core.errors import CrackInspectorError
 
 UNITS = ("mm", "px")
+RESOLUTION_PX = 1.0
+BELOW_RESOLUTION = "below resolution"
 
 
 class SeverityError(CrackInspectorError):
     """A severity scale that cannot be used as asked (bad limits, or mm without calibration)."""
+
+
+@dataclass(frozen=True)
+class SeverityClass:
+    """One row of a scale's table: widths above `lower` (and up to the next class's lower
+    limit) belong to `name`; the first class starts at 0."""
+
+    name: str
+    lower: float
+    color: tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -72,15 +95,80 @@ class SeverityScale:
         return self.names[-1]
 
     def classify_crack(self, max_width_px: float, mm_per_px: float | None) -> str:
-        """Class of a crack from its width in pixels, converting when the scale is in mm."""
-        if self.unit == "px":
-            return self.classify(max_width_px)
-        if not mm_per_px:
+        """Class of a crack from its width in pixels, converting when the scale is in mm.
+
+        BELOW_RESOLUTION for a crack narrower than RESOLUTION_PX when a class limit lies
+        under that width (the photo cannot say which of those classes it is).
+        """
+        if self.unit == "mm" and not mm_per_px:
             raise SeverityError(
                 f"severity preset {self.name!r} is in millimetres and needs a calibration "
                 "(mm per pixel); calibrate the images or choose the 'pixels' preset"
             )
+        if max_width_px < RESOLUTION_PX and self.unresolvable(mm_per_px):
+            return BELOW_RESOLUTION
+        if self.unit == "px":
+            return self.classify(max_width_px)
+        assert mm_per_px is not None
         return self.classify(max_width_px * mm_per_px)
+
+    def unit_per_px(self, mm_per_px: float | None) -> float | None:
+        """Size of one pixel in this scale's unit (None: mm scale without calibration)."""
+        if self.unit == "px":
+            return 1.0
+        return mm_per_px or None
+
+    def unresolvable(self, mm_per_px: float | None) -> tuple[float, ...]:
+        """The class limits (in this scale's unit) under RESOLUTION_PX at this calibration."""
+        per_px = self.unit_per_px(mm_per_px)
+        if per_px is None:
+            return ()
+        return tuple(v for v in self.limits if v < RESOLUTION_PX * per_px)
+
+    def resolution_note(self, mm_per_px: float | None) -> str | None:
+        """A sentence for panels and reports when a class limit is under one pixel."""
+        limits = self.unresolvable(mm_per_px)
+        if not limits:
+            return None
+        per_px = self.unit_per_px(mm_per_px)
+        assert per_px is not None
+        res = RESOLUTION_PX * per_px
+        at = f"at {mm_per_px:g} mm/px, " if self.unit == "mm" else ""
+        listed = ", ".join(f"{v:g}" for v in limits)
+        s = "s" if len(limits) > 1 else ""
+        return (
+            f"{at}widths under {res:.3g} {self.unit} cannot be told apart (class limit{s} "
+            f"{listed} {self.unit} under one pixel); such cracks are listed as "
+            f"'{BELOW_RESOLUTION}'"
+        )
+
+    @property
+    def classes(self) -> tuple[SeverityClass, ...]:
+        """The scale as table rows (name, lower limit, colour), narrowest first."""
+        lowers = (0.0, *self.limits)
+        rows = zip(self.names, lowers, self.colors, strict=True)
+        return tuple(SeverityClass(n, lo, c) for n, lo, c in rows)
+
+    @classmethod
+    def from_classes(
+        cls, name: str, unit: str, classes: Sequence[SeverityClass], source: str = ""
+    ) -> SeverityScale:
+        """A scale from table rows; the narrowest row's lower limit must be 0."""
+        rows = sorted(classes, key=lambda c: c.lower)
+        if not rows:
+            raise SeverityError(f"severity scale {name!r}: no classes")
+        if rows[0].lower != 0:
+            raise SeverityError(
+                f"severity scale {name!r}: the narrowest class {rows[0].name!r} must start at 0"
+            )
+        return cls(
+            name,
+            unit,
+            tuple(r.lower for r in rows[1:]),
+            tuple(r.name for r in rows),
+            tuple((int(r.color[0]), int(r.color[1]), int(r.color[2])) for r in rows),
+            source,
+        )
 
     def color_of(self, name: str) -> tuple[int, int, int]:
         return self.colors[self.names.index(name)]
@@ -106,10 +194,22 @@ class SeverityScale:
             "classes": list(self.names),
             "colors": [list(c) for c in self.colors],
             "source": self.source,
+            "table": [
+                {"name": c.name, "lower": c.lower, "color": list(c.color)} for c in self.classes
+            ],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SeverityScale:
+        """From `to_dict`'s output; a dict with only "table" rows (an edited table) works too."""
+        if "table" in data and "limits" not in data:
+            rows = [
+                SeverityClass(str(r["name"]), float(r["lower"]), tuple(r["color"]))
+                for r in data["table"]
+            ]
+            return cls.from_classes(
+                str(data["name"]), str(data["unit"]), rows, str(data.get("source", ""))
+            )
         return cls(
             str(data["name"]),
             str(data["unit"]),

@@ -13,8 +13,8 @@ Pipeline (`skeletonize`):
    diagonal step would do; they would make a 45-degree crack measure 2 instead of sqrt(2)
    per step. Simple points (removal keeps 8-connected topology) that are not end points
    are deleted in four interleaved passes, so no two neighbours go in the same pass.
-3. Spur pruning: short branches that end inside the maximal disc of the junction they hang
-   from are boundary noise of thick strokes, not side cracks.
+3. Spur pruning: end branches shorter than the crack's local width at the junction they
+   hang from are boundary noise of thick strokes, not side cracks (`prune_spurs`).
 """
 
 from __future__ import annotations
@@ -216,22 +216,26 @@ def neighbour_count(skel: np.ndarray) -> np.ndarray:
     return out
 
 
-def prune_spurs(skel: np.ndarray, dist: np.ndarray, slack: float = 1.5) -> np.ndarray:
-    """Remove end branches no longer than the junction's maximal-disc radius (+ `slack`).
+def prune_spurs(skel: np.ndarray, dist: np.ndarray, slack: float = 1.0) -> np.ndarray:
+    """Remove end branches shorter than the crack's local width where they join it.
 
-    A thick stroke's thinning grows little spurs into its corners; a real side crack leaves
-    its parent's outline, so it is longer than the parent's half width at the junction.
+    A branch's length runs from the junction to its end pixel plus the end's tip extension
+    (distance value - 1: the skeleton stops that short of the branch's last crack pixel);
+    the local width at the junction is 2 d - 1 (see measure.py). Thinning grows spurs into
+    a thick stroke's corners and bumps, all shorter than its width; a real side crack
+    leaves its parent's outline, so it is longer than the parent's half width plus its
+    own reach beyond the edge. `slack` (px) absorbs the digital rounding of both lengths.
     """
     skel = skel.copy()
     count = neighbour_count(skel)
     h, w = skel.shape
     ends = np.argwhere(count == 1)
-    limit = float(dist.max(initial=0)) + slack + 1
+    limit = 2.0 * float(dist.max(initial=0)) + slack + 1
     for y0, x0 in ends:
         path = [(int(y0), int(x0))]
         prev = None
         y, x = int(y0), int(x0)
-        length = 0.0
+        length = max(float(dist[y, x]) - 1.0, 0.0)
         while True:
             nxt = None
             for dy, dx in _OFFSETS:
@@ -243,7 +247,7 @@ def prune_spurs(skel: np.ndarray, dist: np.ndarray, slack: float = 1.5) -> np.nd
                 break  # an isolated segment: nothing to prune against
             length += 1.0 if (nxt[0] == y or nxt[1] == x) else np.sqrt(2.0)
             if count[nxt] >= 3:
-                if length <= dist[nxt] + slack:
+                if length < 2.0 * float(dist[nxt]) - 1.0 + slack:
                     for p in path:
                         skel[p] = False
                 break
