@@ -115,7 +115,6 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(data, straight_run, t
     assert proc.wait() == -signal.SIGKILL
     assert (run / "last.pt").exists(), "first epoch never completed"
     assert "end" not in [e["type"] for e in read_events(run / "events.jsonl")]
-    leftovers = [p.name for p in run.iterdir() if ".part" in p.name]
     subprocess.run(
         [str(BIN / "crackinspector-train"), "--out", str(run), "--resume"],
         check=True,
@@ -125,7 +124,8 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(data, straight_run, t
     resumed, straight = _final_row(run), _final_row(straight_run / "run")
     for key in ("train_loss", "val_loss", "f1", "iou", "best_f1"):
         assert float(resumed[key]) == pytest.approx(float(straight[key]), rel=1e-5, abs=1e-6), key
-    assert not [p for p in run.iterdir() if ".part" in p.name and p.name not in leftovers]
+    # whatever the kill cut short (a checkpoint being written) is gone after the next start
+    assert not [p.name for p in run.iterdir() if ".part" in p.name]
 
 
 def test_stop_file_stops_gracefully_and_keeps_the_best(data, tmp_path):
