@@ -1,6 +1,6 @@
 # ruff: noqa: F811 - pytest fixtures imported from test_gui_training_support are parameters
 """Real training runs from the run windows: kill, resume, stop, resume again; and a failure
-explained. Each run is the real `crackinspector-train` in a QProcess on a tiny setting
+explained. Each run is the real `crackinspector-train` (a detached process) on a tiny setting
 (resnet18, 64 px crops, batch 2, 2 steps per epoch, 4 real CrackForest pairs); the CPU is
 shared, so waits are generous. The wizard-to-model-selector run: test_gui_training_window.py."""
 
