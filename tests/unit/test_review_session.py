@@ -66,6 +66,20 @@ def test_every_finished_edit_is_saved_and_undo_to_the_model_drops_it(photos, mod
         assert store.mask("007.jpg") is None
 
 
+def test_undo_to_the_model_restores_the_decision_before_the_edit(photos, model_mask):
+    with open_store(photos) as store:
+        store.set_status("008.jpg", "accepted", reviewer="ann", note="fine")
+        before = store.photo("008.jpg")
+        session = EditSession(store, photos / "008.jpg", model_mask)
+        session.stroke([(30, 30), (90, 30)], 3)
+        assert store.photo("008.jpg").status == "corrected"
+        session.undo()
+        after = store.photo("008.jpg")
+        assert (after.status, after.reviewer, after.reviewed_at, after.note) == (
+            "accepted", "ann", before.reviewed_at, "fine")  # fmt: skip
+        assert not after.has_mask
+
+
 def test_delete_crack_saves_and_a_read_only_store_keeps_edits_on_screen(photos, model_mask):
     with open_store(photos) as store:
         session = EditSession(store, photos / "007.jpg", model_mask)

@@ -3,7 +3,8 @@
 `EditSession` owns a `MaskEditor` for the photo on screen and keeps the store in step:
 every finished edit (stroke released, lasso closed, crack deleted, undo, redo, reset)
 saves the edited mask, which makes the photo "corrected"; an edit history that comes back
-to the model's mask drops the saved one ("corrected" goes back to "unreviewed"). Tools
+to the model's mask drops the saved one and the photo gets back the decision it had when
+the session began (an accepted photo edited and reset is accepted again). Tools
 return the changed `Rect` for the viewer to repaint and re-analyse with
 `analyse(probability, settings, mask=session.mask)`.
 
@@ -40,6 +41,7 @@ class EditSession:
         self.threshold = threshold
         self.unsaved = False
         review = store.photo(photo)
+        self._before_edit = review  # the decision an undo back to the model restores
         # An edit drawn on other content is not shown as this photo's (it stays stored).
         self.stale_mask = review.has_mask and review.mask_changed
         edited = None
@@ -71,7 +73,7 @@ class EditSession:
                 self.photo, self.editor.mask, model=self.model, threshold=self.threshold
             )
         elif self.store.photo(self.photo).has_mask:
-            self.store.reset_mask(self.photo)
+            self.store.reset_mask(self.photo, self._before_edit)
         self._saved_version = self.editor.version
         return rect
 

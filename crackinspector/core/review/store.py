@@ -521,10 +521,14 @@ class InspectionStore:
         rows = self._query("SELECT png FROM masks WHERE path = ?", (self.key(photo),))
         return bytes(rows[0][0]) if rows else None
 
-    def reset_mask(self, photo: str | Path) -> PhotoReview:
-        """Back to the model's mask: the edited one is dropped; "corrected" becomes
-        "unreviewed" (other decisions stay)."""
+    def reset_mask(self, photo: str | Path, previous: PhotoReview | None = None) -> PhotoReview:
+        """Back to the model's mask: the edited one is dropped and "corrected" becomes
+        `previous`'s decision (status, reviewer, time: what the photo had before it was
+        edited), else "unreviewed". Other statuses stay."""
         key = self.key(photo)
+        status, reviewer, when = UNREVIEWED, "", None
+        if previous is not None and previous.status not in (UNREVIEWED, CORRECTED):
+            status, reviewer, when = previous.status, previous.reviewer, previous.reviewed_at
         with self._cond:
             self._require_writable()
             self._resets[key] = self._resets.get(key, 0) + 1
@@ -532,9 +536,9 @@ class InspectionStore:
             with self._transaction() as conn:
                 conn.execute("DELETE FROM masks WHERE path = ?", (key,))
                 conn.execute(
-                    "UPDATE photos SET status = ?, reviewer = '', reviewed_at = NULL, "
+                    "UPDATE photos SET status = ?, reviewer = ?, reviewed_at = ?, "
                     "updated_at = ? WHERE path = ? AND status = ?",
-                    (UNREVIEWED, now_text(), key, CORRECTED),
+                    (status, reviewer, when, now_text(), key, CORRECTED),
                 )
         return self.photo(key)
 
