@@ -14,7 +14,7 @@ import pytest
 
 from crackinspector.cli import main
 from crackinspector.commands.doctor import check_bundled_models
-from crackinspector.core.model.registry import bundled_models_dir, weights_digest
+from crackinspector.core.model.registry import bundled_models_dir, weights_digest, write_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,10 +36,21 @@ def test_doctor_reports_every_item_ok_here(capsys):
     assert lines[-1] == "all OK"
 
 
-def test_bundled_manifest_records_every_bundled_model():
+def test_bundled_manifest_records_every_bundled_model(tmp_path):
     manifest = json.loads((bundled_models_dir() / "manifest.json").read_text())
     files = sorted(p.name for p in bundled_models_dir().glob("*.safetensors"))
     assert sorted(manifest["sha256"]) == files
+    for name in files:  # what write_manifest would record now
+        assert manifest["sha256"][name] == weights_digest(bundled_models_dir() / name)
+
+
+def test_write_manifest_makes_the_checks_pass(tiny_model_path, tmp_path):
+    folder = _model_folder(tiny_model_path, tmp_path / "fresh", "0" * 64)
+    (before,) = check_bundled_models(folder)
+    assert not before.ok
+    assert write_manifest(folder) == {"m.safetensors": weights_digest(folder / "m.safetensors")}
+    (after,) = check_bundled_models(folder)
+    assert after.ok
 
 
 def _model_folder(tiny_model_path: Path, folder: Path, digest: str | None) -> Path:

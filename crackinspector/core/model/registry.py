@@ -384,3 +384,16 @@ def check_model_files(folder: Path) -> list[ModelCheck]:
         else:
             checks.append(ModelCheck(weights.stem, None, digest))
     return checks
+
+
+def write_manifest(folder: Path) -> dict[str, str]:
+    """Record the SHA-256 of every weights file in `folder` in its manifest (atomically);
+    run it whenever bundled models are installed (scripts/finalize_bundled.py)."""
+    import json
+
+    from crackinspector.core.io.atomic import atomic_write_text
+
+    digests = {w.name: weights_digest(w) for w in sorted(folder.glob("*.safetensors"))}
+    data = {"format": "crackinspector-model-manifest", "sha256": digests}
+    atomic_write_text(folder / MANIFEST, json.dumps(data, indent=2) + "\n")
+    return digests
