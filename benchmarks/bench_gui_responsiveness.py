@@ -34,6 +34,16 @@ TARGET_MS = 100.0
 PROBE_MS = 10
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=int, default=12, help="CrackForest test photos in the batch")
@@ -126,7 +136,9 @@ def run_batch(
     probe = StallProbe()
     flips = QTimer()
     flips.setInterval(400)
-    flips.timeout.connect(lambda: window.step(1 if window.current != photos[-1] else -len(photos)))
+    flips.timeout.connect(
+        lambda: window.state.step(1 if window.state.current != photos[-1] else -len(photos))
+    )
     drags = QTimer()
     drags.setInterval(60)
     values = [0.3 + 0.02 * i for i in range(20)]
@@ -139,10 +151,10 @@ def run_batch(
     drags.timeout.connect(drag)
     window.controller.cancel_all()
     t0 = time.perf_counter()
-    count0 = window.controller.worker.inference_count
+    count0 = window.controller.engine.inference_count
     probe.start()
     if analyse:
-        window.actions.analyse_all.trigger()
+        window.commands.analyse_all.trigger()
     if user:
         flips.start()
         drags.start()
@@ -158,7 +170,7 @@ def run_batch(
     out = probe.summary()
     out.update(
         images=len(photos),
-        inferences=window.controller.worker.inference_count - count0,
+        inferences=window.controller.engine.inference_count - count0,
         seconds=round(seconds, 1),
         finished=finished,
     )
@@ -179,7 +191,7 @@ def make_big_photo(src: Path, mask_src: Path, folder: Path, window) -> Path:
     mask = read_mask(mask_src).astype(np.float32)
     prob = cv2.resize(cv2.GaussianBlur(mask, (5, 5), 1.5), (6000, 4000))
     model = window.controller.model
-    window.controller.worker.cache.put(file_digest(path), model.identity, to_u16(prob), 0.0)
+    window.controller.engine.cache.put(file_digest(path), model.identity, to_u16(prob), 0.0)
     return path
 
 
@@ -206,7 +218,7 @@ def run_big(window, photo: Path) -> dict:
         check.setChecked(not check.isChecked())
         toggles.append((time.perf_counter() - t) * 1000)
         pump_until(lambda: False, 0.05)
-    pump_until(lambda: False, 0.5)  # let the settle timer (segment count) run
+    pump_until(lambda: False, 0.5)  # let the settle timer (full-size layers) run
     probe.stop()
     out = probe.summary()
     out.update(
@@ -273,7 +285,10 @@ def main() -> int:
         dispose(window)
     app.processEvents()
 
-    print(f"\nGUI responsiveness ({description}; load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"\nGUI responsiveness ({description}; {cpu_model()}, {os.cpu_count()} CPUs; "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
     header = (
         f"{'scenario':<16}{'max stall':>11}{'p99':>8}{'median':>8}{'>100ms':>8}{'GUI cpu':>9}"
         "  notes"
@@ -300,6 +315,7 @@ def main() -> int:
         "probe_interval_ms": PROBE_MS,
         "model": description,
         "machine": {
+            "cpu": cpu_model(),
             "cpus": os.cpu_count(),
             "load_average_1min": round(os.getloadavg()[0], 2),
             "platform": platform.platform(),

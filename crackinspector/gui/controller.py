@@ -371,8 +371,8 @@ class AnalysisController(QObject):
         # Runs for the job in `_running` (a replaced job was cancelled and detached).
         task, path = self._running, self._running_image
         if task is not None and task.done:
-            cancelled = task.outcome == "cancelled" and path is not None
-            if cancelled and self.status(path) == Status.RUNNING:
+            cancelled = task.outcome == "cancelled"
+            if cancelled and path is not None and self.status(path) == Status.RUNNING:
                 self._set_status(path, Status.NEW)
             self._running = None
             self._running_image = None

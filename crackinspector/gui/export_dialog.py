@@ -170,7 +170,7 @@ class ExportDialog(QDialog):
         self.source_factory = source_factory
         self.cache = cache
         self.mm_per_px = mm_per_px
-        self.result: ExportResult | None = None
+        self.export_result: ExportResult | None = None
         self.error: str | None = None
         self.runner = TaskRunner("export", threads=1, parent=self)
         self._task: Task | None = None
@@ -352,7 +352,7 @@ class ExportDialog(QDialog):
         if not paths:
             self._show_error("No images to export.")
             return False
-        self.result, self.error = None, None
+        self.export_result, self.error = None, None
         self.outcome.setVisible(False)
         self.open_button.setVisible(False)
         for w in self._option_widgets:
@@ -413,7 +413,7 @@ class ExportDialog(QDialog):
         self.cancel_button.setText("Close")
 
     def _on_finished(self, result: ExportResult) -> None:
-        self.result = result
+        self.export_result = result
         self._finish_ui()
         if result.complete:
             self.progress.setValue(1000)
@@ -437,8 +437,8 @@ class ExportDialog(QDialog):
         self.outcome.setVisible(True)
 
     def _open_folder(self) -> None:
-        if self.result is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.result.out_dir)))
+        if self.export_result is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.export_result.out_dir)))
 
     # ----------------------------------------------------------------- closing
     def reject(self) -> None:

@@ -7,6 +7,8 @@
   analysis function, for the panels and badges alike.
 - ImageLoader (loaders.py) decodes photos and thumbnails; OverlayPresenter (overlay.py)
   draws the layers; ImageListModel/View, LayersPanel, InfoPanel, MeasurePanel are docks.
+- ReviewController (review/controller.py) adds the Review dock, menu and keys: review
+  status in the inspection store, mask editing in the viewer, the list filter.
 - Menus and the toolbar come from the action table (actions.py); Tools holds training
   (gui/training's TrainingUi), File -> Export opens export_dialog.ExportDialog.
 All background work goes through gui/tasks.py; closing the window joins it, after asking
@@ -52,6 +54,7 @@ from .measurements import Measurements
 from .model_picker import ModelPicker
 from .overlay import OverlayPresenter
 from .panels import InfoPanel, LayersPanel
+from .review.controller import ReviewController
 from .settings import AppSettings
 from .state import SEVERITY_CHOICES, AppState
 from .statusbar import StatusBar
@@ -85,7 +88,7 @@ class MainWindow(QMainWindow):
         self._quit_confirmed = False
         self._layout_restored = False
 
-        self.actions = Actions(self)
+        self.commands = Actions(self)
         self.controller = AnalysisController(self.state, cache=cache, parent=self)
         self.measurements = Measurements(self.state, self.controller.result_for, self)
         self.loader = ImageLoader(thumb_size=160, parent=self)
@@ -113,6 +116,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._connect()
+        self.review = ReviewController(self)  # the review dock, menu and keys (gui/review)
         self._restore_view_settings()
         self._choose_model(model)
 
@@ -155,7 +159,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.images_dock, self.measure_dock], [1, 2], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
-        a, bar = self.actions, self.menuBar()
+        a, bar = self.commands, self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addActions([a.open_folder, a.open_image])
         self.recent_menu = QMenu("Open &recent", self)
@@ -237,7 +241,7 @@ class MainWindow(QMainWindow):
         self.tta_action.toggled.connect(lambda on: self._set_inference(tta=on))
 
     def _build_toolbar(self) -> None:
-        a = self.actions
+        a = self.commands
         tb = QToolBar("Main", self)
         tb.setObjectName("main_toolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
@@ -262,7 +266,7 @@ class MainWindow(QMainWindow):
         a.toggle_overlay.setChecked(True)
 
     def _connect(self) -> None:
-        a, c, v, lp, s = self.actions, self.controller, self.viewer, self.layers_panel, self.state
+        a, c, v, lp, s = self.commands, self.controller, self.viewer, self.layers_panel, self.state
         a.open_folder.triggered.connect(self._choose_folder)
         a.open_image.triggered.connect(self._choose_image)
         a.export.triggered.connect(self.open_export_dialog)
@@ -292,7 +296,7 @@ class MainWindow(QMainWindow):
         a.cancel.triggered.connect(self.cancel_analysis)
         a.add_model.triggered.connect(self._choose_model_file)
         a.train.triggered.connect(self.training_ui.open_wizard)
-        a.shortcuts.triggered.connect(lambda: ShortcutsDialog(self.actions, self).exec())
+        a.shortcuts.triggered.connect(lambda: ShortcutsDialog(self.commands, self).exec())
         a.about.triggered.connect(self.about)
         self.train_model_action.triggered.connect(self.training_ui.open_wizard)
         self.training_runs_action.triggered.connect(self.training_ui.open_runs)
@@ -529,7 +533,7 @@ class MainWindow(QMainWindow):
         self.set_model(self.model_picker.current_model())
 
     def set_model(self, info: ModelInfo | None) -> None:
-        for action in (self.actions.analyse, self.actions.analyse_all):
+        for action in (self.commands.analyse, self.commands.analyse_all):
             action.setEnabled(info is not None)
         if info is None:
             self.status.show_problem(
@@ -663,6 +667,7 @@ class MainWindow(QMainWindow):
         """Stop every background task and join it; safe to call more than once."""
         for dialog in self.findChildren(ExportDialog):
             dialog.shutdown()
+        self.review.shutdown()
         self.measurements.shutdown()
         self.controller.shutdown()
         self.loader.shutdown()

@@ -69,7 +69,8 @@ class AnalysisResult:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.probability.shape[:2]  # type: ignore[return-value]
+        h, w = self.probability.shape[:2]
+        return int(h), int(w)
 
     @property
     def nbytes(self) -> int:

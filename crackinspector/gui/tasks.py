@@ -232,7 +232,10 @@ class TaskRunner(QObject):
             task.cancel_event.set()
             task.done = True
             return task
-        parameters = inspect.signature(fn).parameters
+        try:
+            parameters = set(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):  # some builtins have no signature: plain arguments
+            parameters = set()
         if "cancel" in parameters:
             kwargs["cancel"] = task.cancel_event
         if "progress" in parameters:

@@ -34,7 +34,7 @@ def test_viewed_image_jumps_the_queue(make_window, photo_folder, qtbot):
     window.open_path(photo_folder)
     wait_shown(qtbot, window, photo_folder / "001.jpg")
     order = record_inference_order(window)
-    window.actions.analyse_all.trigger()
+    window.commands.analyse_all.trigger()
     assert window.status.batch.isVisible()
     window.state.set_current(photo_folder / "004.jpg")  # while 002 is running or queued
     wait_idle(qtbot, window)
@@ -63,7 +63,7 @@ def test_esc_stops_the_batch_keeps_finished_photos_and_says_what_was_cancelled(
     window.open_path(photo_folder)
     first = photo_folder / "001.jpg"
     wait_shown(qtbot, window, first)
-    window.actions.analyse_all.trigger()
+    window.commands.analyse_all.trigger()
     # cancel in the middle of the second image: after its first tile batch was reported
     with qtbot.waitSignal(
         window.controller.progress,
@@ -71,7 +71,7 @@ def test_esc_stops_the_batch_keeps_finished_photos_and_says_what_was_cancelled(
         timeout=TIMEOUT_MS,
     ):
         pass
-    assert window.actions.cancel.isEnabled()
+    assert window.commands.cancel.isEnabled()
     window.activateWindow()
     qtbot.keyClick(window.viewer, Qt.Key.Key_Escape)
     wait_idle(qtbot, window)
@@ -84,12 +84,12 @@ def test_esc_stops_the_batch_keeps_finished_photos_and_says_what_was_cancelled(
     assert window.controller.result_for(first) is not None
     assert window.overlay.result is not None and window.overlay.result.path == first
     assert not window.status.batch.isVisible()
-    assert not window.actions.cancel.isEnabled()
+    assert not window.commands.cancel.isEnabled()
     inferences = window.controller.engine.inference_count
     qtbot.wait(300)
     assert window.controller.engine.inference_count == inferences  # nothing restarted by itself
     # the queue works again afterwards
-    window.actions.analyse.trigger()
+    window.commands.analyse.trigger()
     wait_idle(qtbot, window)
     assert window.controller.status(window.state.current) == Status.DONE
 
@@ -150,14 +150,14 @@ def test_without_any_model_analysis_is_off_until_one_is_added(
     window = make_window(model=None)
     assert window.model_picker.count() == 0
     assert "No model" in window.status.problem_text()
-    assert not window.actions.analyse.isEnabled()
-    assert not window.actions.analyse_all.isEnabled()
+    assert not window.commands.analyse.isEnabled()
+    assert not window.commands.analyse_all.isEnabled()
     window.open_path(photo_folder)
     qtbot.wait(200)
     assert all(window.controller.status(p) == Status.NEW for p in window.state.images)
 
     window.add_model_from_file(tiny_model_path)
-    assert window.actions.analyse_all.isEnabled()
+    assert window.commands.analyse_all.isEnabled()
     assert window.status.problem_text() == ""
     wait_shown(qtbot, window, photo_folder / "001.jpg")
 
@@ -172,7 +172,7 @@ def test_a_broken_model_is_reported_once_not_per_image(
     (broken / "tiny-resnet18.json").write_text(tiny_model_path.with_suffix(".json").read_text())
     window = make_window(model=weights)
     window.open_path(photo_folder)
-    window.actions.analyse_all.trigger()
+    window.commands.analyse_all.trigger()
     qtbot.waitUntil(lambda: "Model cannot be used" in window.status.problem_text(), timeout=20_000)
     wait_idle(qtbot, window)
     assert "weights" in window.status.problem_text()
@@ -198,7 +198,7 @@ def test_memory_cache_is_bounded_and_backed_by_disk(make_window, photo_folder, q
 def test_closing_during_a_batch_stops_the_worker_promptly(make_window, photo_folder, qtbot):
     window = make_window()
     window.open_path(photo_folder)
-    window.actions.analyse_all.trigger()
+    window.commands.analyse_all.trigger()
     with qtbot.waitSignal(
         window.controller.progress,
         check_params_cb=lambda path, done, total: 0 < done < total,

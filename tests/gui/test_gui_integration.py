@@ -110,7 +110,7 @@ def test_panels_thumbnail_and_exported_report_agree(make_window, two_photos, qtb
     assert f"{m.n_cracks} crack(s)" in index.data(Qt.ItemDataRole.AccessibleTextRole)
 
     # the exported report, through File -> Export with the window's settings
-    window.actions.export.trigger()
+    window.commands.export.trigger()
     dialog = window.findChild(ExportDialog)
     out = tmp_path / "report"
     dialog.folder_edit.setText(str(out))
@@ -136,7 +136,7 @@ def test_export_menu_opens_the_dialog_with_the_state(make_window, photo_folder, 
     window.open_path(photo_folder)
     wait_shown(qtbot, window, photo_folder / "001.jpg")
     window.state.set_min_area_px(33)
-    export = window.actions.export
+    export = window.commands.export
     assert export.isEnabled() and export.shortcut().toString() == "Ctrl+E"
     export.trigger()
     dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, ExportDialog)]
@@ -198,8 +198,8 @@ def test_tools_menu_trains_and_models_menu_uses_the_same_wizard(make_window, qtb
     )
     assert [a.text() for a in tools.actions()] == ["Train model…", "Training runs…"]
     assert len(window.findChildren(QAction, "action_train_model")) == 1
-    assert window.actions.train.isEnabled()
-    window.actions.train.trigger()  # Models -> Train a model…
+    assert window.commands.train.isEnabled()
+    window.commands.train.trigger()  # Models -> Train a model…
     wizard = window.training_ui.wizard
     assert wizard is not None and wizard.isVisible()
     tools.actions()[0].trigger()  # the same wizard is raised, not a second one
@@ -234,7 +234,7 @@ def test_inference_options_menu_reaches_the_predictor_and_is_remembered(
 def test_closing_the_window_stops_every_task(make_window, photo_folder, qtbot):
     window = make_window()
     window.open_path(photo_folder)
-    window.actions.analyse_all.trigger()
+    window.commands.analyse_all.trigger()
     window.close()
     assert not running_tasks()
     assert all(

@@ -89,7 +89,7 @@ def test_keyboard_navigation(make_window, photo_folder, qtbot):
     assert window.viewer.zoom() == pytest.approx(1.0)
     qtbot.keyClick(target, Qt.Key.Key_Plus)
     assert window.viewer.zoom() == pytest.approx(1.25)
-    qtbot.keyClick(target, Qt.Key.Key_F)
+    qtbot.keyClick(target, Qt.Key.Key_0)  # F is "false alarm" (review keys)
     assert window.viewer.is_fitted()
 
 
@@ -145,7 +145,7 @@ def test_overlay_toggle_and_rethreshold_without_new_inference(make_window, photo
 def test_failed_badge_names_the_reason_and_the_batch_goes_on(make_window, photo_folder, qtbot):
     window = make_window()
     window.open_path(photo_folder)
-    window.actions.analyse_all.trigger()
+    window.commands.analyse_all.trigger()
     broken = photo_folder / "zz_broken.jpg"
     wait_status(qtbot, window, broken, Status.FAILED)
     wait_idle(qtbot, window)
@@ -225,11 +225,11 @@ def test_drop_a_folder_opens_it(make_window, photo_folder, qtbot):
 
 def test_shortcuts_help_lists_the_real_keys(make_window, qtbot):
     window = make_window()
-    rows = dict(shortcut_rows(window.actions))
+    rows = dict(shortcut_rows(window.commands))
     assert "Right" in rows["Next image"] and "Left" in rows["Previous image"]
     assert rows["Show overlay"] == "O"
     assert "1" in rows["Actual size (1:1)"]
-    dialog = ShortcutsDialog(window.actions, window)
+    dialog = ShortcutsDialog(window.commands, window)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == len(rows) >= 15
 
