@@ -44,6 +44,7 @@ from .config import TrainConfig
 from .distributed import DistInfo, broadcast_flag, cleanup, init_distributed, shard, sum_across
 from .events import EventWriter, read_events
 from .losses import make_loss
+from .names import bundled_names
 from .plan import (
     DataPlan,
     plan_data,
@@ -142,6 +143,11 @@ def exported_by_run(run_dir: Path) -> set[Path]:
 def check_model_target(cfg: TrainConfig, run_dir: Path, force: bool) -> None:
     """Refuse to replace a model of the same name that this run did not write itself."""
     target = model_target(cfg, run_dir)
+    if target.stem in bundled_names():
+        raise tdata.DataError(
+            f"{target.stem!r} is the name of a bundled model, which would hide the trained "
+            "one; give another --name"
+        )
     if force or not target.exists() or target.resolve() in exported_by_run(run_dir):
         return
     raise tdata.DataError(

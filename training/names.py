@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from crackinspector.core.model.registry import user_models_dir
+from crackinspector.core.model.registry import ALIASES, bundled_models_dir, user_models_dir
 
 ENV_RUNS_DIR = "CRACKINSPECTOR_RUNS_DIR"
 # The run folder name becomes the exported model's name, so it follows the model-name rule.
@@ -25,12 +25,19 @@ def runs_dir() -> Path:
     return user_models_dir().parent / "runs"
 
 
+def bundled_names() -> set[str]:
+    """Names (and aliases) of the bundled models: a user model so named would be hidden."""
+    return {p.stem for p in bundled_models_dir().glob("*.safetensors")} | set(ALIASES)
+
+
 def name_problem(name: str, runs: Path, export_dir: Path) -> str:
     """Why `name` cannot be used for a new run ('' when it can)."""
     if not name:
         return "Give the run a name."
     if not NAME_RE.match(name):
         return "Use letters, digits, '.', '_' and '-' only (the name becomes the model's name)."
+    if name in bundled_names():
+        return f"{name!r} is the name of a bundled model; pick another name."
     if (runs / name).exists():
         return f"A run named {name!r} already exists in {runs}."
     if (export_dir / f"{name}.safetensors").exists():

@@ -104,6 +104,8 @@ def test_run_names(tmp_path):
     assert "already exists" in name_problem("mine", runs, models)
     assert "letters, digits" in name_problem("my run", runs, models)
     assert name_problem("ok-name_1.2", runs, models) == ""
+    assert "bundled model" in name_problem("unet-resnet34", runs, models)  # it would be hidden
+    assert "bundled model" in name_problem("vgg16", runs, models)  # an alias of one
 
 
 def test_stderr_cleaner_keeps_messages_and_collapses_real_tqdm_bars():

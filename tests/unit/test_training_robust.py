@@ -110,6 +110,16 @@ def test_bad_pairs_are_skipped_by_name_and_the_run_goes_on(bad_data, tmp_path):
     assert [p.stem for p in check.val_pairs] == [p.stem for p in val]
 
 
+def test_a_bundled_models_name_is_refused_before_training(crackforest, tmp_path, capsys):
+    images, masks = make_pairs(crackforest, tmp_path / "data", ["001", "002"])
+    args = ["--images", str(images), "--masks", str(masks), *TINY_ARGS, "--out",
+            str(tmp_path / "run"), "--export-dir", str(tmp_path / "m"), "--force"]  # fmt: skip
+    assert train_main([*args, "--name", "unet-resnet34"]) == 1
+    err = capsys.readouterr().err
+    assert "'unet-resnet34' is the name of a bundled model" in err and "--name" in err
+    assert not (tmp_path / "run" / "events.jsonl").exists()  # refused before anything ran
+
+
 def test_a_second_trainer_into_the_same_run_folder_is_refused(crackforest, tmp_path):
     images, masks = make_pairs(crackforest, tmp_path / "data", ["001", "002", "003", "004"])
     run = tmp_path / "run"
