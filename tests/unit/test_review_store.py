@@ -122,6 +122,30 @@ def test_a_changed_photo_is_flagged_not_matched(photos, crackforest):
     assert reviews.review(photos / "002.jpg").mask() is None  # drawn on other content
 
 
+def test_a_renamed_photo_is_offered_for_relinking_not_matched(photos):
+    edited = np.zeros((320, 480), bool)
+    edited[50:60, 10:300] = True
+    with open_store(photos) as store:
+        store.save_mask("002.jpg", edited, note="joint, not a crack")
+        store.set_photo_calibration("002.jpg", Calibration(0.2))
+        store.flush()
+    (photos / "002.jpg").rename(photos / "pier2-north.jpg")
+    with open_store(photos) as store:
+        assert store.photo("pier2-north.jpg").in_store is False  # not matched silently
+        assert store.summary().missing == 1
+        assert store.moved_photos() == [("002.jpg", photos.resolve() / "pier2-north.jpg")]
+        review = store.relink("002.jpg", "pier2-north.jpg")
+        assert (review.status, review.note, review.changed) == (
+            "corrected", "joint, not a crack", False)  # fmt: skip
+        assert np.array_equal(store.mask("pier2-north.jpg"), edited)
+        assert store.calibration_for("pier2-north.jpg") == (Calibration(0.2), "image")
+        assert store.moved_photos() == [] and store.summary().missing == 0
+        with pytest.raises(ReviewError, match="no review of that photo"):
+            store.relink("002.jpg", "001.jpg")
+    with sqlite3.connect(folder_store_path(photos)) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
 def test_save_mask_returns_before_encoding_and_commits_by_itself(photos, crackforest):
     truth = read_mask(crackforest / "masks" / "003.png")
     with open_store(photos) as store:

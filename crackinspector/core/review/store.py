@@ -391,6 +391,44 @@ class InspectionStore:
         missing = sum(1 for k, r in known.items() if r.missing and k not in keys)
         return ReviewSummary(len(paths), counts, changed, missing)
 
+    def moved_photos(self) -> list[tuple[str, Path]]:
+        """(old key, photo) pairs: a reviewed photo whose file is gone and an unreviewed
+        photo of the folder with the very same content (renamed or moved). Nothing is
+        matched silently: `relink` adopts a pair when the user agrees."""
+        gone = {r.content_hash: r.key for r in self.photos() if r.missing and r.content_hash}
+        if not gone:
+            return []
+        known = {r.key for r in self.photos()}
+        pairs = []
+        for path in self.folder_photos():
+            key = self.key(path)
+            if key in known:
+                continue
+            fp = self._fingerprint(path)
+            if fp is not None and fp.content_hash in gone:
+                pairs.append((gone.pop(fp.content_hash), path))
+        return pairs
+
+    def relink(self, old: str, photo: str | Path) -> PhotoReview:
+        """Move the review (decision, edited mask, own calibration) of `old` to `photo`."""
+        new, fp = self._require_photo(photo)
+        with self._cond:
+            if self._current_mask(old) is not None:
+                raise ReviewError(f"{old}: an edited mask is still being saved; try again")
+            with self._transaction() as conn:
+                conn.execute("PRAGMA defer_foreign_keys = ON")
+                cur = conn.execute(
+                    "UPDATE photos SET path = ?, file_size = ?, file_mtime_ns = ?, "
+                    "updated_at = ? WHERE path = ?",
+                    (new, fp.size, fp.mtime_ns, now_text(), old),
+                )
+                if cur.rowcount == 0:
+                    raise ReviewError(f"{old}: no review of that photo in the store")
+                conn.execute("UPDATE masks SET path = ? WHERE path = ?", (new, old))
+                if self._version >= 2:
+                    conn.execute("UPDATE calibration SET scope = ? WHERE scope = ?", (new, old))
+        return self.photo(new)
+
     def set_status(
         self,
         photo: str | Path,
