@@ -47,13 +47,17 @@ def _threshold(text: str) -> float:
 def run_list(args: argparse.Namespace) -> int:
     rows = [("NAME", "ENCODER", "SOURCE", "VERSION", "METRICS")]
     for m in models.list_models():
-        rows.append((m.name, m.card.encoder, m.source, m.card.version, m.card.summary_metrics()))
+        arch = m.card.architecture
+        encoder = m.card.encoder if arch == "Unet" else f"{arch} {m.card.encoder}"
+        rows.append((m.name, encoder, m.source, m.card.version, m.card.summary_metrics()))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)), r[4], sep="  ")
     if len(rows) == 1:
         print("(no models found)")
     print(f"user models folder: {models.user_models_dir()}")
+    for problem in models.unusable_models():
+        print(f"skipped: {problem}")
     return 0
 
 

@@ -180,6 +180,21 @@ def test_every_card_field_is_validated_on_load(tiny_model_path, tmp_path, field,
     assert "\n" not in message
 
 
+def test_models_list_names_a_model_it_skips_for_its_card(
+    tiny_model_path, tmp_path, monkeypatch, capsys
+):
+    user = tmp_path / "user"
+    path = _copy_model(tiny_model_path, user, "zero-tiles")
+    card = json.loads(path.with_suffix(".json").read_text())
+    card["tile_size"] = 0
+    path.with_suffix(".json").write_text(json.dumps(card))
+    monkeypatch.setenv("CRACKINSPECTOR_MODELS_DIR", str(user))
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    skipped = [line for line in out.splitlines() if line.startswith("skipped:")]
+    assert len(skipped) == 1 and "zero-tiles.json" in skipped[0] and "'tile_size'" in skipped[0]
+
+
 def test_predict_refuses_a_card_threshold_of_7_by_file_and_field(
     tiny_model_path, tmp_path, crackforest, capsys
 ):

@@ -104,6 +104,19 @@ def list_models() -> list[ModelInfo]:
     return bundled + [m for m in _scan(user_models_dir(), "user") if m.name not in names]
 
 
+def unusable_models() -> list[str]:
+    """One line per model file in the bundled and user folders that `list_models` skips
+    because its card is missing or invalid: "path: reason"."""
+    problems = []
+    for folder in (bundled_models_dir(), user_models_dir()):
+        for weights in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
+            try:
+                ModelCard.load(weights.with_suffix(".json"))
+            except ModelError as exc:
+                problems.append(str(exc))
+    return problems
+
+
 def resolve(name_or_path: str | Path | ModelInfo | None = None) -> ModelInfo:
     """A model by registry name, alias, or a path to its `.safetensors` or `.json` file."""
     if isinstance(name_or_path, ModelInfo):
