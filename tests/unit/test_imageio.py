@@ -403,3 +403,22 @@ def test_transparent_border_gives_no_edge_detections(tmp_path: Path, photo: np.n
     ring[:12], ring[-12:], ring[:, :12], ring[:, -12:] = True, True, True, True
     assert cut[ring].mean() <= bare[ring].mean() + 0.02
     assert (cut == bare).mean() > 0.99
+
+
+def test_pair_check_skips_a_non_binary_mask_by_name(tmp_path: Path, crackforest: Path) -> None:
+    """What training and evaluation see: the pair is refused with the mask's name and why."""
+    from crackinspector.core.io.pairing import pair_folders
+
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for stem in ("001", "002"):
+        (images / f"{stem}.jpg").write_bytes((crackforest / "images" / f"{stem}.jpg").read_bytes())
+        (masks / f"{stem}.png").write_bytes((crackforest / "masks" / f"{stem}.png").read_bytes())
+    with Image.open(masks / "002.png") as img:
+        odd = np.where(np.asarray(img) > 0, 128, 1).astype(np.uint8)
+    Image.fromarray(odd).save(masks / "002.png")
+    report = pair_folders(images, masks, check=True)
+    assert [p.stem for p in report.pairs] == ["001"]
+    (problem,) = report.problems
+    assert str(masks / "002.png") in problem and "not a binary mask" in problem
