@@ -180,14 +180,14 @@ class ImageMeasurement:
     def severity_counts(self) -> dict[str, int]:
         """Cracks per severity class, every class of the scale present, in scale order.
 
-        "below resolution" comes first when this calibration cannot resolve a class limit.
+        "below resolution" comes first, and only when a crack is (see severity.py).
         """
-        names = self.severity_scale.names
-        if self.severity_scale.unresolvable(self.mm_per_px):
-            names = (BELOW_RESOLUTION, *names)
-        counts = dict.fromkeys(names, 0)
+        below = sum(1 for c in self.cracks if c.severity == BELOW_RESOLUTION)
+        counts = {BELOW_RESOLUTION: below} if below else {}
+        counts.update(dict.fromkeys(self.severity_scale.names, 0))
         for c in self.cracks:
-            counts[c.severity] = counts.get(c.severity, 0) + 1
+            if c.severity != BELOW_RESOLUTION:
+                counts[c.severity] += 1
         return counts
 
     @property

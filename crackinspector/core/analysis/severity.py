@@ -23,8 +23,8 @@ classified BELOW_RESOLUTION instead of being guessed into one of the classes the
 
 Editing: `classes` gives the scale as a table of (name, lower limit, colour) rows, the
 lower limit of the first class being 0, and `from_classes` builds a scale from such a
-table (rows in any order); `to_dict`/`from_dict` store both forms, for saving the scale
-with an inspection.
+table (rows in any order). `to_dict`/`from_dict` save a scale with an inspection;
+`from_dict` also reads {"name", "unit", "table": rows} as an edited table gives them.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from crackinspector.core.errors import CrackInspectorError
 UNITS = ("mm", "px")
 RESOLUTION_PX = 1.0
 BELOW_RESOLUTION = "below resolution"
+BELOW_RESOLUTION_COLOR = (150, 150, 150)  # grey: no class is claimed
 
 
 class SeverityError(CrackInspectorError):
@@ -171,6 +172,9 @@ class SeverityScale:
         )
 
     def color_of(self, name: str) -> tuple[int, int, int]:
+        """A class's colour; BELOW_RESOLUTION_COLOR for BELOW_RESOLUTION."""
+        if name == BELOW_RESOLUTION:
+            return BELOW_RESOLUTION_COLOR
         return self.colors[self.names.index(name)]
 
     def with_limits(self, limits: Sequence[float], name: str | None = None) -> SeverityScale:
@@ -194,10 +198,12 @@ class SeverityScale:
             "classes": list(self.names),
             "colors": [list(c) for c in self.colors],
             "source": self.source,
-            "table": [
-                {"name": c.name, "lower": c.lower, "color": list(c.color)} for c in self.classes
-            ],
         }
+
+    def table(self) -> list[dict[str, Any]]:
+        """The classes as rows {"name", "lower", "color"}, for an editable table;
+        `from_dict({"name", "unit", "table": rows})` reads them back."""
+        return [{"name": c.name, "lower": c.lower, "color": list(c.color)} for c in self.classes]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SeverityScale:
