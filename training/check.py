@@ -10,6 +10,7 @@ cannot be used, or what will be skipped, and a file-by-file listing.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .preview import PREVIEWS, make_previews
 
 FRACTION, SPLIT, FOLDERS = "fraction", "split", "folders"
 MAX_LISTED = 200
+PROGRESS_EVERY = 50
 
 
 @dataclass(frozen=True)
@@ -163,17 +165,26 @@ def _split_reason(choice: DataChoice, folder: FolderPlan, n_train: int, n_val: i
 
 
 def check_data(
-    choice: DataChoice, previews: int = PREVIEWS, cancel: threading.Event | None = None
+    choice: DataChoice,
+    previews: int = PREVIEWS,
+    cancel: threading.Event | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> DataCheck:
     """What training on `choice` would use, or why it cannot start (see the module doc).
-    Every pair is decoded; `cancel` is checked before each one (Cancelled is raised)."""
+    Every pair is decoded; `cancel` is checked before each one (Cancelled is raised) and
+    `progress(pairs read so far)` is called every PROGRESS_EVERY pairs."""
     result = DataCheck(reason=_choice_problem(choice))
     if result.reason:
         return result
+    done = 0
 
     def check(pair: Pair) -> str | None:
+        nonlocal done
         if cancel is not None and cancel.is_set():
             raise Cancelled("data check cancelled")
+        done += 1
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done)
         return check_pair(pair)
 
     try:

@@ -156,3 +156,20 @@ def test_preview_thumbnail_shape_matches_the_photo_aspect(crackforest):
     pair = Pair("001", crackforest / "images" / "001.jpg", crackforest / "masks" / "001.png")
     ((_stem, thumb),) = make_previews([pair], height=64)
     assert thumb.shape == (64, 96, 3) and thumb.dtype == np.uint8
+
+
+def test_the_wizard_check_reports_progress_and_matches_the_trainers_plan(crackforest):
+    from training.check import DataChoice, check_data, choice_config
+
+    choice = DataChoice(
+        images=str(crackforest / "images"),
+        masks=str(crackforest / "masks"),
+        validation="split",
+        split_file=str(crackforest / "split.json"),
+    )
+    seen: list[int] = []
+    check = check_data(choice, previews=2, progress=seen.append)
+    assert seen == [50]  # 72 train pairs read (CrackForest has no 'val' list; test never)
+    assert not check.ok and "has no 'val' list" in check.reason
+    plan = plan_data(choice_config(choice))
+    assert check.n_train == len(plan.train) == 72 and check.n_val == len(plan.val) == 0

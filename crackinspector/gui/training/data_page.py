@@ -266,9 +266,13 @@ class DataPage(QWizardPage):
             check_data,
             self.choice(),
             key="check",  # a newer check replaces an unfinished one
+            on_yielded=self._checking,
             on_returned=self._checked,
             on_errored=self._check_failed,
         )
+
+    def _checking(self, pairs_read: int) -> None:
+        self.summary_label.setText(f"Checking… {pairs_read} photo/mask pairs read")
 
     def _check_failed(self, exc: BaseException) -> None:
         self._checked(DataCheck(reason=_reason(exc)))
