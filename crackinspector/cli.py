@@ -25,6 +25,7 @@ COMMANDS = {
     "models": "models",
     "doctor": "doctor",
     "review": "review",
+    "merge": "merge",
 }
 
 

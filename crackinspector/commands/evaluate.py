@@ -4,31 +4,31 @@ strict and with a 2-pixel tolerance, plus the F1-maximising threshold."""
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
+from crackinspector.commands.common import predictor_of
 from crackinspector.core.analysis.evaluation import Evaluation, evaluate_pairs
+from crackinspector.core.infer.options import add_inference_arguments
 from crackinspector.core.io.atomic import atomic_write_text
 from crackinspector.core.io.pairing import DataError, load_split, pair_folders
+from crackinspector.core.report.tables import write_csv
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="score a model against labelled masks (both protocols)")
-    p.add_argument("--model", default=None, help="model name, alias or .safetensors file")
     p.add_argument("--images", required=True, metavar="DIR")
     p.add_argument("--masks", required=True, metavar="DIR")
     p.add_argument("--split", metavar="FILE", help="split JSON (e.g. crackforest/split.json)")
     p.add_argument("--subset", default="test", help="which list of the split file to use")
     p.add_argument("--threshold", type=float, default=None, help="default: the model's own")
     p.add_argument("--tolerance", type=int, default=2, help="pixels, for the tolerant protocol")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV")
     p.add_argument("--json", metavar="FILE", help="write all numbers as JSON")
+    add_inference_arguments(p, model_help="model name, alias or .safetensors file")
     p.set_defaults(run=run)
 
 
@@ -47,8 +47,6 @@ def format_table(ev: Evaluation) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crackinspector.core.infer.predictor import Predictor
-
     report = pair_folders(args.images, args.masks)
     pairs = report.pairs
     if args.split:
@@ -60,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     if not pairs:
         raise DataError(f"{args.images}: no image/mask pairs to evaluate")
-    predictor = Predictor(args.model, device=args.device, backend=args.backend)
+    predictor = predictor_of(args)
     threshold = predictor.threshold if args.threshold is None else args.threshold
     bar = tqdm(total=len(pairs), desc="evaluate", unit="img", file=sys.stderr)
 
@@ -76,11 +74,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model {ev.model} on {ev.metrics['images']} images ({predictor.description})")
     print(format_table(ev))
     if args.csv:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(ev.rows()[0]))
-        writer.writeheader()
-        writer.writerows(ev.rows())
-        atomic_write_text(args.csv, buf.getvalue())
+        write_csv(Path(args.csv), list(ev.rows()[0]), ev.rows())
     if args.json:
         doc = {"model": ev.model, "images": args.images, "subset": args.subset if args.split
                else None, "metrics": ev.metrics, "failures": ev.failures}  # fmt: skip

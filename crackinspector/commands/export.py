@@ -1,7 +1,8 @@
 """`crackinspector export`: analyse photos and write reports (PDF, HTML, CSV, JSON) and images.
 
-Exit codes: 0 done; 1 a file could not be written (or bad options); 2 some inputs could not
-be read (they are listed in the reports as failed); 130 interrupted.
+A thin shell over crackinspector.core.pipeline.export (the one per-image engine). Exit
+codes: 0 done; 1 a file could not be written, the output folder is in use, or bad options;
+2 some inputs could not be read (they are listed in the reports as failed); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,7 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
+from crackinspector.commands.common import (
+    add_photo_arguments,
+    photos_of,
+    predictor_of,
+    report_outcome,
+    with_progress,
+)
 from crackinspector.core.errors import CrackInspectorError
 
 EPILOG = """\
@@ -18,6 +27,7 @@ examples:
   crackinspector export a.jpg b.jpg --out report/ --mm-per-px 0.1 --severity-preset concrete
   crackinspector export photos/ --out report/ --formats csv,json --masks --only-cracked
   crackinspector export photos/ --out report/ --from-masks labels/   (report on existing masks)
+  crackinspector export photos/ --out part1/ --shard 1/2   (and 2/2 elsewhere; then merge)
 
 calibration: --mm-per-px applies to every image; otherwise each folder's
 .crackinspector/calibration.json is used (made in the app), per image where set there.
@@ -25,9 +35,9 @@ calibration: --mm-per-px applies to every image; otherwise each folder's
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX
     from crackinspector.core.analysis.severity import PRESETS
-    from crackinspector.core.report.export import EXISTING_POLICIES, FORMATS
+    from crackinspector.core.pipeline.export import FORMATS
+    from crackinspector.core.pipeline.outputs import EXISTING_POLICIES
 
     p = sub.add_parser(
         "export",
@@ -36,10 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    p.add_argument("--model", default=None, help="model name or .safetensors file")
-    p.add_argument("--threshold", type=float, default=None, help="default: the model's")
+    add_photo_arguments(p)
     p.add_argument("--mm-per-px", type=float, default=None, metavar="X")
     p.add_argument(
         "--formats", default=",".join(FORMATS), help=f"comma list of {','.join(FORMATS)}"
@@ -55,46 +62,35 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="auto: concrete when every image is calibrated, else pixels",
     )
-    p.add_argument("--min-area", type=int, default=DEFAULT_MIN_AREA_PX, metavar="N")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
     p.add_argument("--from-masks", type=Path, default=None, metavar="DIR",
                    help="use existing masks DIR/<stem>.png instead of a model")  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="do not reuse or store results")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
 
-def _source(args: argparse.Namespace):
-    from crackinspector.core.report.export import MaskFolderSource
+def _source(args: argparse.Namespace) -> tuple[Any, Any]:
+    from crackinspector.core.pipeline.engine import MaskFolderSource
 
     if args.from_masks is not None:
         if not args.from_masks.is_dir():
             raise CrackInspectorError(f"{args.from_masks}: mask folder not found")
         return MaskFolderSource(args.from_masks), None
-    from crackinspector.core.infer.predictor import Predictor
     from crackinspector.core.io.cache import ResultCache
 
-    try:
-        predictor = Predictor(args.model, device=args.device, backend=args.backend)
-    except ValueError as exc:
-        raise CrackInspectorError(str(exc)) from None
-    return predictor, (None if args.no_cache else ResultCache())
+    return predictor_of(args), (None if args.no_cache else ResultCache())
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from crackinspector.core.pipeline.export import ExportOptions, run_export
 
-    from crackinspector.core.io.imageio import find_images
-    from crackinspector.core.report.export import ExportOptions, run_export
-
-    paths = find_images(args.inputs)
-    if not paths:
+    photos, problems = photos_of(args)
+    if not photos and args.shard.count == 1:
         raise CrackInspectorError("no images found in " + ", ".join(args.inputs))
     options = ExportOptions(
         out_dir=args.out,
         formats=[f.strip() for f in args.formats.split(",") if f.strip()],
-        overlays=args.overlays,
+        # a shard keeps its overlays, so the merged PDF and HTML have their pictures
+        overlays=args.overlays or args.shard.count > 1,
         masks=args.masks,
         prob=args.prob,
         only_cracked=args.only_cracked,
@@ -103,31 +99,18 @@ def run(args: argparse.Namespace) -> int:
         mm_per_px=args.mm_per_px,
         severity=args.severity_preset,
         min_area_px=args.min_area,
+        min_confidence=args.min_confidence,
     )
     source, cache = _source(args)
-    bars: list = []  # made at the first progress report, after the checks that can fail
-
-    def progress(p) -> None:
-        if not bars:
-            bars.append(tqdm(total=len(paths), unit="img", disable=args.quiet, file=sys.stderr))
-        bars[0].n = p.done
-        bars[0].set_postfix_str(p.path.name if p.path else p.stage, refresh=False)
-        bars[0].refresh()
-
-    try:
-        result = run_export(paths, source, options, progress=progress, cache=cache)
-    finally:
-        for bar in bars:
-            bar.close()
-    for rec in result.failed:
-        print(f"crackinspector: {rec.path}: {rec.error}", file=sys.stderr)
-    if result.fatal_error:
-        print(f"crackinspector: error: {result.fatal_error}", file=sys.stderr)
-        print(f"crackinspector: export stopped; {len(result.written)} files written before "
-              "are complete", file=sys.stderr)  # fmt: skip
+    result = with_progress(
+        len(photos),
+        args.quiet,
+        lambda bar: run_export(photos, source, options, bar, cache=cache, problems=problems),
+    )
+    stopped = report_outcome(result)
     for line in result.report_errors:
         print(f"crackinspector: error: {line}", file=sys.stderr)
-    if not result.fatal_error:
+    if not stopped:
         ok = [r for r in result.records if r.ok]
         cracked = sum(1 for r in ok if r.cracked)
         print(

@@ -24,7 +24,8 @@ from crackinspector.core.analysis.calibration import (
     save_calibration,
 )
 from crackinspector.core.errors import CrackInspectorError, FileProblem
-from crackinspector.core.report.export import ExportOptions, MaskFolderSource, run_export
+from crackinspector.core.pipeline.engine import MaskFolderSource
+from crackinspector.core.pipeline.export import ExportOptions, run_export
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,12 +61,12 @@ def test_cli_export_with_a_real_model(crackforest, tiny_model_path, tmp_path, ca
     assert len(list(cache.rglob("*.npz"))) >= 2
 
 
-def test_cancel_between_files_leaves_only_complete_files(crackforest, tmp_path) -> None:
+def test_cancel_between_photos_keeps_finished_photos_whole(crackforest, tmp_path) -> None:
     asked = []
 
     def cancel() -> bool:
         asked.append(1)
-        return len(asked) >= 7  # image 1: 1 + 3 files; image 2: 1 + 1 file, then stop
+        return len(asked) >= 3  # asked before each photo: stop before the third
 
     options = ExportOptions(tmp_path / "out", overlays=True, masks=True, prob=True)
     result = run_export(
@@ -75,10 +76,11 @@ def test_cancel_between_files_leaves_only_complete_files(crackforest, tmp_path) 
         cancel=cancel,
     )
     assert result.cancelled and result.exit_code() == 130 and result.doc is None
+    assert [r.key for r in result.records] == ["001", "081"]
     files = assert_only_complete_files(result.out_dir)
     assert sorted(files) == sorted(result.written)
     names = sorted(p.relative_to(result.out_dir).as_posix() for p in files)
-    assert names == ["masks/001.png", "overlays/001.png", "overlays/081.png", "prob/001.png"]
+    assert names == [f"{d}/{k}.png" for d in ("masks", "overlays", "prob") for k in ("001", "081")]
     assert not (result.out_dir / "report.pdf").exists()
 
 
@@ -276,3 +278,25 @@ def test_bad_options(crackforest, tmp_path) -> None:
         run_export([], src, ExportOptions(tmp_path))
     with pytest.raises(CrackInspectorError, match="threshold"):
         run_export(images(crackforest, "001"), src, ExportOptions(tmp_path, threshold=2))
+
+
+@pytest.mark.parametrize("name", ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"])
+def test_csv_formula_injection_is_neutralised(name, crackforest, tmp_path) -> None:
+    """images.csv and cracks.csv show a formula-like file name as text (OWASP: quote prefix)."""
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    photos.mkdir()
+    masks.mkdir()
+    shutil.copy(crackforest / "images" / "001.jpg", photos / f"{name}.jpg")
+    shutil.copy(crackforest / "masks" / "001.png", masks / f"{name}.png")
+    out = tmp_path / "out"
+    rc = main(["export", str(photos), "--out", str(out), "--formats", "csv,json", "-q",
+               "--from-masks", str(masks)])  # fmt: skip
+    assert rc == 0
+    import csv
+
+    for table in ("images.csv", "cracks.csv"):
+        with open(out / table, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        assert rows and all(r["file"] == f"'{name}.jpg" for r in rows), table
+    # the JSON keeps the real name (it is not read by spreadsheets)
+    assert json.loads((out / "report.json").read_text())["images"][0]["file"] == f"{name}.jpg"

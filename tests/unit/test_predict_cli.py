@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,10 @@ import pytest
 from PIL import Image
 
 from crackinspector.cli import main
-from crackinspector.commands.predict import output_stems
-from crackinspector.core.infer.predictor import Predictor, threshold_map
+from crackinspector.core.analysis.analyse import AnalysisSettings, analyse
+from crackinspector.core.infer.predictor import Predictor
 from crackinspector.core.io.imageio import read_image
+from crackinspector.core.pipeline.inputs import output_keys
 
 PHOTOS = ("073", "074", "075")
 
@@ -56,8 +58,9 @@ def check_outputs(out: Path, stems: list[str], save_prob: bool) -> None:
 
 
 def test_output_names_are_unique() -> None:
+    """One naming rule for predict and export: repeats get -2, -3 (case-insensitive)."""
     paths = [Path("a/001.jpg"), Path("b/001.jpg"), Path("c/001.png"), Path("A.jpg"), Path("a.tif")]
-    assert output_stems(paths) == ["001", "001_2", "001_3", "A", "a_2"]
+    assert output_keys(paths) == ["001", "001-2", "001-3", "A", "a-2"]
 
 
 def test_predict_in_process(
@@ -72,7 +75,7 @@ def test_predict_in_process(
     error_lines = [line for line in err.splitlines() if str(corrupt) in line]
     assert len(error_lines) == 1 and "truncated" in error_lines[0]
 
-    check_outputs(out, ["073", "074", "073_2"], save_prob=True)
+    check_outputs(out, ["073", "074", "073-2"], save_prob=True)
     rows = read_summary(out)
     assert [Path(r["file"]).relative_to(inputs).as_posix() for r in rows] == [
         "073.jpg",
@@ -82,20 +85,22 @@ def test_predict_in_process(
     ]
     assert [r["status"] for r in rows[:3]] == ["ok"] * 3
     assert rows[3]["status"].startswith("error: corrupt or truncated image")
-    assert rows[3]["mask"] == "" and rows[2]["mask"] == "073_2_mask.png"
+    assert rows[3]["mask"] == "" and rows[2]["mask"] == "073-2_mask.png"
     for row in rows[:3]:
         assert (row["width"], row["height"]) == ("480", "320")
         assert 0 <= float(row["crack_pixel_percent"]) <= 100 and float(row["seconds"]) > 0
 
-    # the mask is exactly the model's map at the card's threshold, at full size
+    # the mask holds exactly the cracks analyse() lists for the model's map at the card's
+    # threshold, at full size, and the summary's numbers are analyse()'s
     predictor = Predictor(tiny_model_path)
-    expected = threshold_map(predictor.predict(read_image(inputs / "074.jpg")), 0.5)
+    m = analyse(predictor.predict(read_image(inputs / "074.jpg")), AnalysisSettings(0.5))
     mask = np.asarray(Image.open(out / "074_mask.png")) == 255
-    assert np.array_equal(mask, expected)
-    assert float(rows[1]["crack_pixel_percent"]) == pytest.approx(100 * expected.mean(), abs=1e-3)
+    assert np.array_equal(mask, m.labels > 0)
+    assert float(rows[1]["crack_pixel_percent"]) == pytest.approx(m.crack_area_pct, abs=1e-3)
+    assert int(rows[1]["n_cracks"]) == m.n_cracks
     # the clashing name got its own files: sub/073.jpg is photo 075, not a copy of 073
     assert not np.array_equal(
-        np.asarray(Image.open(out / "073_mask.png")), np.asarray(Image.open(out / "073_2_mask.png"))
+        np.asarray(Image.open(out / "073_mask.png")), np.asarray(Image.open(out / "073-2_mask.png"))
     )
 
 
@@ -112,6 +117,7 @@ def test_all_good_exits_zero_and_threshold_applies(
     no_crack = read_summary(tmp_path / "t1")
     assert [r["status"] for r in all_crack + no_crack] == ["ok"] * 4
     assert {float(r["crack_pixel_percent"]) for r in all_crack} == {100.0}
+    assert {int(r["n_cracks"]) for r in all_crack} == {1}
     assert {float(r["crack_pixel_percent"]) for r in no_crack} == {0.0}
 
 
@@ -176,5 +182,21 @@ def test_predict_as_a_real_subprocess(inputs: Path, tmp_path: Path, tiny_model_p
     )
     assert result.returncode == 2, result.stderr
     assert f"{inputs / 'sub' / 'corrupt.jpg'}: corrupt or truncated image" in result.stderr
-    check_outputs(out, ["073", "074", "073_2"], save_prob=False)
+    check_outputs(out, ["073", "074", "073-2"], save_prob=False)
     assert [r["status"] for r in read_summary(out)][:3] == ["ok"] * 3
+
+
+def test_summary_csv_neutralises_formulas(
+    crackforest: Path, tmp_path: Path, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """File names starting with = + - @ are text in summary.csv (OWASP quote prefix)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(crackforest / "images" / "073.jpg", tmp_path / "=1+2.jpg")
+    shutil.copy(crackforest / "images" / "074.jpg", tmp_path / "@SUM(A1).jpg")
+    argv = ["predict", "--out", "out", "--model", str(tiny_model_path), "-q",
+            "--", "=1+2.jpg", "@SUM(A1).jpg", "-missing.jpg"]  # fmt: skip
+    assert main(argv) == 2
+    rows = read_summary(tmp_path / "out")
+    assert [r["file"] for r in rows] == ["'=1+2.jpg", "'@SUM(A1).jpg", "'-missing.jpg"]
+    assert [r["mask"] for r in rows] == ["'=1+2_mask.png", "'@SUM(A1)_mask.png", ""]
+    assert (tmp_path / "out" / "=1+2_mask.png").is_file()  # the files keep their real names

@@ -21,7 +21,9 @@ import pytest
 from crackinspector.core.analysis.measure import measure_mask
 from crackinspector.core.analysis.severity import PRESETS
 from crackinspector.core.io.imageio import read_image, read_mask
-from crackinspector.core.report.export import ExportOptions, MaskFolderSource, run_export
+from crackinspector.core.pipeline.engine import MaskFolderSource
+from crackinspector.core.pipeline.export import ExportOptions, run_export
+from crackinspector.core.report.model import table_order
 from crackinspector.core.report.overlay import render_overlay
 
 STEMS = ["001", "081", "097"]
@@ -124,7 +126,8 @@ def test_json_and_csv_agree_with_the_measurements(exported) -> None:
             assert int(row[f"count_{cls}"]) == n
         mine = [r for r in cracks if r["file"] == f"{stem}.jpg"]
         assert len(mine) == m.n_cracks == len(entry["cracks"])
-        for c, jc, rc in zip(m.cracks, entry["cracks"], mine, strict=True):
+        # tables list the most severe crack first, then the longest
+        for c, jc, rc in zip(table_order(m), entry["cracks"], mine, strict=True):
             assert jc["id"] == c.id == int(rc["crack_id"])
             assert jc["length_px"] == pytest.approx(c.length_px, abs=1e-3)
             assert float(rc["length_mm"]) == pytest.approx(c.length_px * MM, abs=1e-3)

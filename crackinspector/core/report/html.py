@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from crackinspector.core.io.atomic import atomic_write_text
-from crackinspector.core.report.model import fmt_px_mm, severity_line
+from crackinspector.core.report import model as text
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222}
@@ -42,11 +42,10 @@ def _swatch(doc: dict[str, Any], cls: str) -> str:
 
 
 def _summary(doc: dict[str, Any]) -> list[str]:
-    s, st, model = doc["summary"], doc["settings"], doc["model"]
+    s, st = doc["summary"], doc["settings"]
     rows = [
         ("Created", doc["created"]),
-        ("Model", f"{model['name']}  {model.get('description') or ''}"),
-        ("Threshold", f"{st['threshold']:.2f}"),
+        ("Model", text.model_row(doc)),
         ("Minimum crack area", f"{st['min_area_px']} px"),
         (
             "Calibration",
@@ -54,14 +53,14 @@ def _summary(doc: dict[str, Any]) -> list[str]:
             if st["fixed_mm_per_px"]
             else "per folder / per image (see the table)",
         ),
-        ("Severity scale", severity_line(doc)),
+        ("Severity scale", text.severity_line(doc)),
         ("Images", s["images"]),
         ("Images analysed", s["images_analysed"]),
         ("Images with cracks", s["images_with_cracks"]),
         ("Images failed", s["images_failed"]),
         ("Cracks", s["cracks"]),
-        ("Total length", fmt_px_mm(s["total_length_px"], s["total_length_mm"])),
-        ("Maximum width", fmt_px_mm(s["max_width_px"], s["max_width_mm"])),
+        ("Total length", text.fmt_px_mm(s["total_length_px"], s["total_length_mm"])),
+        ("Maximum width", text.max_width_text(s)),
     ]
     out = ["<table>"]
     out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
@@ -87,11 +86,12 @@ def _image_table(doc: dict[str, Any]) -> list[str]:
             )
             continue
         link = f'<a href="#{_e(img["key"])}">{name}</a>' if img["exported"] else name
+        length = text.fmt_px_mm(img["total_length_px"], img["total_length_mm"])
         out.append(
             f"<tr><td>{link}</td><td>ok</td><td class='n'>{img['n_cracks']}</td>"
             f"<td class='n'>{img['crack_area_pct']:.2f} %</td>"
-            f"<td class='n'>{_e(fmt_px_mm(img['total_length_px'], img['total_length_mm']))}</td>"
-            f"<td class='n'>{_e(fmt_px_mm(img['max_width_px'], img['max_width_mm']))}</td>"
+            f"<td class='n'>{_e(length)}</td>"
+            f"<td class='n'>{_e(text.fmt_px_mm(img['max_width_px'], img['max_width_mm']))}</td>"
             f"<td class='n'>{_e(img['mm_per_px'] or '-')}</td></tr>"
         )
     out.append("</table>")
@@ -103,8 +103,8 @@ def _section(doc: dict[str, Any], img: dict[str, Any]) -> list[str]:
     out.append(
         f"<p>{img['width']} x {img['height']} px; {img['n_cracks']} cracks; crack area "
         f"{img['crack_area_pct']:.2f} %; total length "
-        f"{_e(fmt_px_mm(img['total_length_px'], img['total_length_mm']))}; maximum width "
-        f"{_e(fmt_px_mm(img['max_width_px'], img['max_width_mm']))}</p>"
+        f"{_e(text.fmt_px_mm(img['total_length_px'], img['total_length_mm']))}; maximum width "
+        f"{_e(text.fmt_px_mm(img['max_width_px'], img['max_width_mm']))}</p>"
     )
     files = img["files"]
     if "overlay" in files:
@@ -117,19 +117,24 @@ def _section(doc: dict[str, Any], img: dict[str, Any]) -> list[str]:
         out.append("<p>Also: " + ", ".join(links) + "</p>")
     if img["cracks"]:
         out.append(
-            "<table><tr><th>#</th><th>Severity</th><th>Length</th><th>Max width</th>"
-            "<th>Mean width</th><th>Orientation</th><th>Widest at (x, y)</th></tr>"
+            "<table><tr><th>#</th><th>Severity</th><th>Confidence</th><th>Length</th>"
+            "<th>Max width</th><th>Mean width</th><th>Orientation</th>"
+            "<th>Widest at (x, y)</th></tr>"
         )
         for c in img["cracks"]:
             out.append(
                 f"<tr><td class='n'>{c['id']}</td><td>{_swatch(doc, c['severity'])}</td>"
-                f"<td class='n'>{_e(fmt_px_mm(c['length_px'], c['length_mm']))}</td>"
-                f"<td class='n'>{_e(fmt_px_mm(c['max_width_px'], c['max_width_mm']))}</td>"
-                f"<td class='n'>{_e(fmt_px_mm(c['mean_width_px'], c['mean_width_mm']))}</td>"
+                f"<td class='n'>{text.confidence_text(c['confidence'])}</td>"
+                f"<td class='n'>{_e(text.fmt_px_mm(c['length_px'], c['length_mm']))}</td>"
+                f"<td class='n'>{_e(text.fmt_px_mm(c['max_width_px'], c['max_width_mm']))}</td>"
+                f"<td class='n'>{_e(text.fmt_px_mm(c['mean_width_px'], c['mean_width_mm']))}</td>"
                 f"<td>{_e(c['orientation'])} ({c['angle_deg']:.0f}°)</td>"
                 f"<td>{c['widest_point'][0]}, {c['widest_point'][1]}</td></tr>"
             )
         out.append("</table>")
+    unlisted = text.unlisted_line(doc, img)
+    if unlisted:
+        out.append(f'<p class="sub">{_e(unlisted)}</p>')
     out.append("</section>")
     return out
 

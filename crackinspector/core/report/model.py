@@ -38,6 +38,7 @@ class ImageRecord:
     exported: bool = True  # False when only cracked images are exported and this has none
     figure: bytes | None = field(default=None, repr=False)  # JPEG for the PDF
     seconds: float = 0.0
+    index: int = 0  # position in the whole photo list (before any --shard split)
 
     @property
     def ok(self) -> bool:
@@ -45,7 +46,8 @@ class ImageRecord:
 
     @property
     def cracked(self) -> bool:
-        return self.ok and self.measurement.n_cracks > 0  # type: ignore[union-attr]
+        m = self.measurement
+        return self.status == "ok" and m is not None and m.n_cracks > 0
 
 
 @dataclass
@@ -60,20 +62,17 @@ class ReportInfo:
     model_description: str = ""
     fixed_mm_per_px: float | None = None
     only_cracked: bool = False
+    runtime: str = ""  # where the model ran: "CPU (ONNX)", "CUDA (PyTorch)"; "" for masks
+    min_confidence: float = 0.0
     created: _dt.datetime = field(
         default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     )
-
-    @property
-    def calibration_text(self) -> str:
-        if self.fixed_mm_per_px:
-            return f"{self.fixed_mm_per_px:g} mm/px for every image"
-        return "per folder / per image calibration files (see the image table)"
 
 
 def crack_entry(crack: Crack) -> dict[str, Any]:
     return {
         "id": crack.id,
+        "confidence": _r(crack.confidence, 3),
         "area_px": crack.area_px,
         "area_mm2": _r(crack.area_mm2, MM_DIGITS),
         "bbox": list(crack.bbox),
@@ -85,19 +84,30 @@ def crack_entry(crack: Crack) -> dict[str, Any]:
         "mean_width_mm": _r(crack.mean_width_mm, MM_DIGITS),
         "median_width_px": _r(crack.median_width_px, PX_DIGITS),
         "median_width_mm": _r(crack.median_width_mm, MM_DIGITS),
+        "width_method": crack.width_method,
         "widest_point": list(crack.widest_point),
         "angle_deg": _r(crack.angle_deg, 2),
         "orientation": crack.orientation,
         "junctions": crack.junctions,
         "end_points": crack.end_points,
+        "gaps": crack.gaps,
+        "gap_px": _r(crack.gap_px, PX_DIGITS),
+        "gap_mm": _r(crack.gap_mm, MM_DIGITS),
         "severity": crack.severity,
     }
+
+
+def table_order(measurement: ImageMeasurement) -> list[Crack]:
+    """Cracks as the report tables list them: most severe class first, then longest first
+    (ties by id), so the crack that matters is on top and specks never bury it."""
+    rank = {name: i for i, name in enumerate(measurement.severity_scale.names)}
+    return sorted(measurement.cracks, key=lambda c: (-rank[c.severity], -c.length_px, c.id))
 
 
 MEASUREMENT_KEYS = (
     "width", "height", "mm_per_px", "calibration_source", "n_cracks", "crack_area_px",
     "crack_area_pct", "crack_area_mm2", "total_length_px", "total_length_mm", "max_width_px",
-    "max_width_mm", "severity_counts", "specks_removed",
+    "max_width_mm", "severity_counts", "specks_removed", "low_confidence_removed",
 )  # fmt: skip
 
 
@@ -107,6 +117,7 @@ def image_entry(rec: ImageRecord) -> dict[str, Any]:
         "file": rec.path.name,
         "path": str(rec.path),
         "key": rec.key,
+        "index": rec.index,
         "status": rec.status,
         "error": rec.error,
         "exported": rec.exported and rec.ok,
@@ -134,38 +145,47 @@ def image_entry(rec: ImageRecord) -> dict[str, Any]:
             "max_width_mm": _r(m.max_width_mm, MM_DIGITS),
             "severity_counts": m.severity_counts,
             "specks_removed": m.specks_removed,
-            "cracks": [crack_entry(c) for c in m.cracks],
+            "low_confidence_removed": m.low_confidence_removed,
+            "cracks": [crack_entry(c) for c in table_order(m)],
         }
     )
     return entry
 
 
-def summary(records: list[ImageRecord], scale: SeverityScale) -> dict[str, Any]:
-    ok = [r for r in records if r.ok]
-    ms = [r.measurement for r in ok]
-    calibrated = bool(ms) and all(m.mm_per_px for m in ms)  # type: ignore[union-attr]
+def _sum(values: list[Any], digits: int) -> float | None:
+    return _r(sum(values), digits) if values and None not in values else None
+
+
+def summary(images: list[dict[str, Any]], scale: SeverityScale) -> dict[str, Any]:
+    """Totals over the image entries (also what `merge` recomputes from shard reports).
+
+    The maximum width is one photo's: in mm when every analysed photo is calibrated (the
+    photo widest in mm), else in px; its px and mm values and `max_width_file` are all of
+    that photo, never the px of one and the mm of another.
+    """
+    ok = [e for e in images if e["status"] == "ok" and e["n_cracks"] is not None]
+    calibrated = bool(ok) and all(e["mm_per_px"] for e in ok)
     by_severity = dict.fromkeys(scale.names, 0)
-    for m in ms:
-        for name, n in m.severity_counts.items():  # type: ignore[union-attr]
+    for e in ok:
+        for name, n in e["severity_counts"].items():
             by_severity[name] = by_severity.get(name, 0) + n
-    length_px = sum(m.total_length_px for m in ms)  # type: ignore[union-attr]
-    max_px = max((m.max_width_px for m in ms), default=0.0)  # type: ignore[union-attr]
+    unit = "max_width_mm" if calibrated else "max_width_px"
+    widest = max((e for e in ok if e["n_cracks"]), key=lambda e: e[unit], default=None)
     return {
-        "images": len(records),
+        "images": len(images),
         "images_analysed": len(ok),
-        "images_failed": sum(1 for r in records if r.status == "failed"),
-        "images_with_cracks": sum(1 for r in ok if r.cracked),
-        "images_exported": sum(1 for r in ok if r.exported),
-        "cracks": sum(m.n_cracks for m in ms),  # type: ignore[union-attr]
-        "crack_area_px": sum(m.crack_area_px for m in ms),  # type: ignore[union-attr]
-        "total_length_px": _r(length_px, PX_DIGITS),
-        "total_length_mm": _r(sum(m.total_length_mm for m in ms), MM_DIGITS)  # type: ignore
+        "images_failed": sum(1 for e in images if e["status"] == "failed"),
+        "images_with_cracks": sum(1 for e in ok if e["n_cracks"]),
+        "images_exported": sum(1 for e in ok if e["exported"]),
+        "cracks": sum(e["n_cracks"] for e in ok),
+        "crack_area_px": sum(e["crack_area_px"] for e in ok),
+        "total_length_px": _r(sum(e["total_length_px"] for e in ok), PX_DIGITS),
+        "total_length_mm": _sum([e["total_length_mm"] for e in ok], MM_DIGITS)
         if calibrated
         else None,
-        "max_width_px": _r(max_px, PX_DIGITS),
-        "max_width_mm": _r(max(m.max_width_mm for m in ms), MM_DIGITS)  # type: ignore
-        if calibrated
-        else None,
+        "max_width_px": widest["max_width_px"] if widest else 0.0,
+        "max_width_mm": widest["max_width_mm"] if widest and calibrated else None,
+        "max_width_file": widest["file"] if widest else None,
         "by_severity": by_severity,
         "all_calibrated": calibrated,
     }
@@ -173,6 +193,7 @@ def summary(records: list[ImageRecord], scale: SeverityScale) -> dict[str, Any]:
 
 def report_dict(info: ReportInfo, records: list[ImageRecord]) -> dict[str, Any]:
     """The whole export as the JSON document described in docs/REPORTS.md."""
+    images = [image_entry(r) for r in records]
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "CrackInspector", "version": __version__},
@@ -181,17 +202,43 @@ def report_dict(info: ReportInfo, records: list[ImageRecord]) -> dict[str, Any]:
             "name": info.model_name,
             "identity": info.model_identity,
             "description": info.model_description,
+            "runtime": info.runtime,
         },
         "settings": {
             "threshold": info.threshold,
             "min_area_px": info.min_area_px,
+            "min_confidence": info.min_confidence,
             "severity": info.severity.to_dict(),
             "fixed_mm_per_px": info.fixed_mm_per_px,
             "only_cracked": info.only_cracked,
         },
-        "summary": summary(records, info.severity),
-        "images": [image_entry(r) for r in records],
+        "summary": summary(images, info.severity),
+        "images": images,
     }
+
+
+def model_row(doc: dict[str, Any]) -> str:
+    """'unet-resnet34, threshold 0.55, CPU (ONNX)': the model line of every report."""
+    model, threshold = doc["model"], doc["settings"]["threshold"]
+    parts = [model["name"], f"threshold {threshold:.2f}"]
+    if model.get("runtime"):
+        parts.append(model["runtime"])
+    return ", ".join(parts)
+
+
+def unlisted_line(doc: dict[str, Any], img: dict[str, Any]) -> str:
+    """'14 marks under 20 px not listed' (and those under the minimum confidence); '' if none."""
+    st = doc["settings"]
+    parts = []
+    if img.get("specks_removed"):
+        n = img["specks_removed"]
+        parts.append(f"{n} mark{'s' if n != 1 else ''} under {st['min_area_px']} px")
+    if img.get("low_confidence_removed"):
+        n = img["low_confidence_removed"]
+        parts.append(
+            f"{n} mark{'s' if n != 1 else ''} under confidence {st.get('min_confidence', 0):.2f}"
+        )
+    return (" and ".join(parts) + " not listed") if parts else ""
 
 
 def fmt_px_mm(px: float | None, mm: float | None, px_digits: int = 1, mm_digits: int = 2) -> str:
@@ -208,3 +255,13 @@ def severity_line(doc: dict[str, Any]) -> str:
     sev = doc["settings"]["severity"]
     parts = [f"{c} <= {v:g}" for c, v in zip(sev["classes"], sev["limits"], strict=False)]
     return f"{sev['name']} ({sev['unit']}): " + ", ".join(parts) + f", {sev['classes'][-1]} above"
+
+
+def max_width_text(s: dict[str, Any]) -> str:
+    """The summary's maximum width and its photo: '7.0 px (1.40 mm) in 081.jpg'."""
+    text = fmt_px_mm(s["max_width_px"], s["max_width_mm"])
+    return f"{text} in {s['max_width_file']}" if s.get("max_width_file") else text
+
+
+def confidence_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

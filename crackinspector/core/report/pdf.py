@@ -10,7 +10,7 @@ Built in memory and written in one atomic step.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from crackinspector.core.io.atomic import atomic_write_bytes
-from crackinspector.core.report.model import fmt_px_mm, severity_line
+from crackinspector.core.report import model as text
 
 PAGE_W = 210.0
 MARGIN = 12.0
@@ -60,7 +60,7 @@ def _table(
     header: list[str],
     rows: list[list[str]],
     widths: tuple[float, ...],
-    colors: list[tuple[int, int, int] | None] | None = None,
+    colors: Sequence[tuple[int, ...] | None] | None = None,
 ) -> None:
     pdf.set_font("Helvetica", size=8)
     with pdf.table(
@@ -78,20 +78,21 @@ def _table(
             row = table.row()
             for j, v in enumerate(values):
                 # column 1 is a colour swatch when colours are given
-                if colors and j == 1 and colors[i]:
-                    row.cell("", style=_fill_style(colors[i]))
+                color = colors[i] if colors else None
+                if j == 1 and color:
+                    row.cell("", style=_fill_style(color))
                 else:
                     row.cell(_t(v))
 
 
-def _fill_style(color: tuple[int, int, int]):
+def _fill_style(color: tuple[int, ...]) -> Any:
     from fpdf.fonts import FontFace
 
     return FontFace(fill_color=tuple(int(c) for c in color))
 
 
 def _summary_page(pdf: FPDF, doc: dict[str, Any]) -> None:
-    s, st, model = doc["summary"], doc["settings"], doc["model"]
+    s, st = doc["summary"], doc["settings"]
     pdf.add_page()
     _heading(pdf, "Crack inspection report", 18)
     pdf.ln(2)
@@ -105,18 +106,17 @@ def _summary_page(pdf: FPDF, doc: dict[str, Any]) -> None:
         [
             ("Created", doc["created"]),
             ("Software", f"CrackInspector {doc['generator']['version']}"),
-            ("Model", f"{model['name']}  {model['description'] or ''}".strip()),
-            ("Threshold", f"{st['threshold']:.2f}"),
+            ("Model", text.model_row(doc)),
             ("Minimum crack area", f"{st['min_area_px']} px"),
             ("Calibration", calibration),
-            ("Severity scale", severity_line(doc)),
+            ("Severity scale", text.severity_line(doc)),
             ("Scale source", st["severity"]["source"]),
             ("Images", f"{s['images']} given, {s['images_analysed']} analysed, "
              f"{s['images_failed']} failed"),
             ("Images with cracks", str(s["images_with_cracks"])),
             ("Cracks", str(s["cracks"])),
-            ("Total length", fmt_px_mm(s["total_length_px"], s["total_length_mm"])),
-            ("Maximum width", fmt_px_mm(s["max_width_px"], s["max_width_mm"])),
+            ("Total length", text.fmt_px_mm(s["total_length_px"], s["total_length_mm"])),
+            ("Maximum width", text.max_width_text(s)),
         ],
     )  # fmt: skip
     pdf.ln(3)
@@ -142,8 +142,8 @@ def _summary_page(pdf: FPDF, doc: dict[str, Any]) -> None:
                 img["file"],
                 str(img["n_cracks"]),
                 f"{img['crack_area_pct']:.2f} %",
-                fmt_px_mm(img["total_length_px"], img["total_length_mm"]),
-                fmt_px_mm(img["max_width_px"], img["max_width_mm"]),
+                text.fmt_px_mm(img["total_length_px"], img["total_length_mm"]),
+                text.fmt_px_mm(img["max_width_px"], img["max_width_mm"]),
                 "" if img["exported"] else "no cracks, not exported",
             ]
         )
@@ -169,8 +169,8 @@ def _image_section(pdf: FPDF, doc: dict[str, Any], img: dict[str, Any], figure: 
         _t(
             f"{img['width']} x {img['height']} px, {scale}; "
             f"{img['n_cracks']} cracks, crack area {img['crack_area_pct']:.2f} %, total length "
-            f"{fmt_px_mm(img['total_length_px'], img['total_length_mm'])}, maximum width "
-            f"{fmt_px_mm(img['max_width_px'], img['max_width_mm'])}"
+            f"{text.fmt_px_mm(img['total_length_px'], img['total_length_mm'])}, maximum width "
+            f"{text.fmt_px_mm(img['max_width_px'], img['max_width_mm'])}"
         ),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
@@ -183,8 +183,11 @@ def _image_section(pdf: FPDF, doc: dict[str, Any], img: dict[str, Any], figure: 
         h = w * ratio
         pdf.image(io.BytesIO(figure), x=MARGIN + (avail_w - w) / 2, w=w, h=h)
         pdf.ln(3)
+    unlisted = text.unlisted_line(doc, img)
     if not img["cracks"]:
         pdf.cell(0, 5, "No cracks found.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if unlisted:
+            pdf.cell(0, 5, _t(unlisted), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
     sev = doc["settings"]["severity"]
     colors = [tuple(sev["colors"][sev["classes"].index(c["severity"])]) for c in img["cracks"]]
@@ -193,9 +196,10 @@ def _image_section(pdf: FPDF, doc: dict[str, Any], img: dict[str, Any], figure: 
             str(c["id"]),
             "",
             c["severity"],
-            fmt_px_mm(c["length_px"], c["length_mm"]),
-            fmt_px_mm(c["max_width_px"], c["max_width_mm"]),
-            fmt_px_mm(c["mean_width_px"], c["mean_width_mm"]),
+            text.confidence_text(c["confidence"]),
+            text.fmt_px_mm(c["length_px"], c["length_mm"]),
+            text.fmt_px_mm(c["max_width_px"], c["max_width_mm"]),
+            text.fmt_px_mm(c["mean_width_px"], c["mean_width_mm"]),
             f"{c['orientation']} ({c['angle_deg']:.0f} deg)",
             f"{c['widest_point'][0]}, {c['widest_point'][1]}",
         ]
@@ -203,11 +207,15 @@ def _image_section(pdf: FPDF, doc: dict[str, Any], img: dict[str, Any], figure: 
     ]
     _table(
         pdf,
-        ["#", "", "Severity", "Length", "Max width", "Mean width", "Orientation", "Widest at"],
+        ["#", "", "Severity", "Conf.", "Length", "Max width", "Mean width", "Orientation",
+         "Widest at"],
         rows,
-        (8, 5, 19, 38, 33, 33, 31, 19),
+        (8, 5, 18, 11, 34, 31, 31, 29, 19),
         colors,
-    )
+    )  # fmt: skip
+    if unlisted:
+        pdf.ln(1)
+        pdf.cell(0, 5, _t(unlisted), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def render_pdf(doc: dict[str, Any], figures: Mapping[str, bytes]) -> bytes:
