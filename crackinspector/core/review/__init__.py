@@ -6,9 +6,10 @@ Qt-free. The GUI wires its widgets to these; commands/review.py is the headless 
   folder (`<folder>/.crackinspector/inspection.sqlite`, or the user data folder when the
   folder is read-only). Inspection details (`info`, `set_info`), the severity table
   (`severity`, `set_severity`), per-photo decisions (`photo`, `photos`, `set_status`,
-  `set_note`, `summary`, `moved_photos`, `relink`), edited masks (`save_mask`, `mask`, `reset_mask`, `flush`) and
-  calibration (`folder_calibration`, `set_folder_calibration`, `photo_calibration`,
-  `set_photo_calibration`, `calibration_for`, `calibrations`); the folder's old
+  `set_note`, `summary`, `moved_photos`, `relink`), edited masks (`save_mask`, `mask`,
+  `reset_mask`, `flush`) and calibration (`folder_calibration`, `set_folder_calibration`,
+  `photo_calibration`, `set_photo_calibration`, `calibration_for`, `calibrations`); the
+  folder's old
   calibration.json is imported once. A second writer gets a read-only store whose
   `read_only_reason` says "opened read-only: in use by PID ..."; `messages` holds such
   lines (and damaged-file notices) for the user.
