@@ -38,7 +38,7 @@ SPECS = (
     ActionSpec("last", "Last image", None, ("End",)),
     ActionSpec("zoom_in", "Zoom &in", "mdi6.magnify-plus-outline", ("+", "=", SK.ZoomIn), "Zoom in"),
     ActionSpec("zoom_out", "Zoom &out", "mdi6.magnify-minus-outline", ("-", SK.ZoomOut), "Zoom out"),
-    ActionSpec("fit", "&Fit to window", "mdi6.fit-to-screen-outline", ("F", "0"), "Whole image in view"),
+    ActionSpec("fit", "&Fit to window", "mdi6.fit-to-screen-outline", ("0",), "Whole image in view"),
     ActionSpec("actual", "&Actual size (1:1)", "mdi6.numeric-1-box-outline", ("1",), "One image pixel per screen pixel"),
     ActionSpec("toggle_overlay", "Show &overlay", "mdi6.layers-outline", ("O",), "Show or hide all layers", True),
     ActionSpec("toggle_mask", "Crack &mask", None, ("M",), "Crack mask layer", True),

@@ -7,7 +7,8 @@ Thumbnails are requested lazily the first time a row is
 painted (so a folder of thousands of photos costs nothing up front) and decoded by the
 ImageLoader's pool. The delegate draws the badge: grey ring (not analysed), clock (queued),
 progress arc (running), green tick with crack area % (analysed), red mark (failed; the reason is
-in the tooltip).
+in the tooltip). The review badge (top right) shows the photo's review status from the
+application state (accepted, false alarm, corrected, follow-up; none while unreviewed).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class ImageListModel(QAbstractListModel):
         self.loader = loader
         self.controller = controller
         self.measurements = measurements
+        self.state = state
         self.entries: list[ImageEntry] = []
         self._rows: dict[Path, int] = {}
         self._thumbs: dict[Path, QPixmap] = {}
@@ -93,10 +95,14 @@ class ImageListModel(QAbstractListModel):
         controller.status_changed.connect(self._on_status)
         controller.progress.connect(self._on_progress)
         measurements.measured.connect(self._row_changed)
+        state.review_changed.connect(self._row_changed)
 
     # ----------------------------------------------------------------- content
     def summary(self, path: Path) -> Summary | None:
         return self.measurements.summary(path)
+
+    def review_status(self, path: Path) -> str:
+        return self.state.review_status(path)
 
     def _on_status(self, path: Path, status: Status, reason: str) -> None:
         self.update_entry(path, status=status, error=reason, progress=0.0)
@@ -192,6 +198,15 @@ class ImageListModel(QAbstractListModel):
         self.dataChanged.emit(index, index)
 
 
+# review status -> (badge text, colour); unreviewed photos have no review badge
+REVIEW_BADGES = {
+    "accepted": ("✓ accepted", "#2e9d4a"),
+    "false_alarm": ("✗ false alarm", "#6b6f76"),
+    "corrected": ("✎ corrected", "#2f6fd0"),
+    "follow_up": ("! follow-up", "#d9822b"),
+}
+
+
 class ThumbnailDelegate(QStyledItemDelegate):
     """Thumbnail, file name, and a status badge in the top-left corner."""
 
@@ -232,6 +247,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         model = index.model()
         summary = model.summary(entry.path) if isinstance(model, ImageListModel) else None
         self._paint_badge(painter, entry, badge_label(entry, summary), box)
+        if isinstance(model, ImageListModel):
+            self._paint_review(painter, model.review_status(entry.path), box)
 
         text_rect = QRect(r.x() + 4, box.bottom() + 4, r.width() - 8, 22)
         painter.setPen(
@@ -244,6 +261,23 @@ class ThumbnailDelegate(QStyledItemDelegate):
             text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name
         )
         painter.restore()
+
+    def _paint_review(self, painter: QPainter, status: str, box: QRect) -> None:
+        """The review badge in the top-right corner (none while unreviewed)."""
+        badge = REVIEW_BADGES.get(status)
+        if badge is None:
+            return
+        text, color = badge
+        font = QFont(painter.font())
+        font.setBold(True)
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(text) + 12
+        rect = QRectF(box.right() - 3 - width, box.y() + 3, width, 20)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(color))
+        painter.drawRoundedRect(rect, 10, 10)
+        painter.setPen(QColor("white"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_badge(self, painter: QPainter, entry: ImageEntry, label: str, box: QRect) -> None:
         color = STATUS_COLORS[entry.status]

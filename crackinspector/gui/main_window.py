@@ -7,6 +7,8 @@
   analysis function, for the panels and badges alike.
 - ImageLoader (loaders.py) decodes photos and thumbnails; OverlayPresenter (overlay.py)
   draws the layers; ImageListModel/View, LayersPanel, InfoPanel, MeasurePanel are docks.
+- ReviewController (review/controller.py) adds the Review dock, menu and keys: review
+  status in the inspection store, mask editing in the viewer, the list filter.
 - Menus and the toolbar come from the action table (actions.py); Tools holds training
   (gui/training's TrainingUi), File -> Export opens export_dialog.ExportDialog.
 All background work goes through gui/tasks.py; closing the window joins it, after asking
@@ -52,6 +54,7 @@ from .measurements import Measurements
 from .model_picker import ModelPicker
 from .overlay import OverlayPresenter
 from .panels import InfoPanel, LayersPanel
+from .review.controller import ReviewController
 from .settings import AppSettings
 from .state import SEVERITY_CHOICES, AppState
 from .statusbar import StatusBar
@@ -113,6 +116,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._connect()
+        self.review = ReviewController(self)  # the review dock, menu and keys (gui/review)
         self._restore_view_settings()
         self._choose_model(model)
 
@@ -663,6 +667,7 @@ class MainWindow(QMainWindow):
         """Stop every background task and join it; safe to call more than once."""
         for dialog in self.findChildren(ExportDialog):
             dialog.shutdown()
+        self.review.shutdown()
         self.measurements.shutdown()
         self.controller.shutdown()
         self.loader.shutdown()

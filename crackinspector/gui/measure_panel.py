@@ -169,6 +169,18 @@ class MeasurePanel(QWidget):
         self.min_area_spin.setToolTip("Regions smaller than this are specks, not cracks")
         self.min_area_spin.valueChanged.connect(state.set_min_area_px)
         sform.addRow("Ignore specks under", self.min_area_spin)
+        self.min_confidence_spin = QDoubleSpinBox()
+        self.min_confidence_spin.setObjectName("min_confidence")
+        self.min_confidence_spin.setRange(0.0, 1.0)
+        self.min_confidence_spin.setSingleStep(0.05)
+        self.min_confidence_spin.setDecimals(2)
+        self.min_confidence_spin.setSpecialValueText("off")
+        self.min_confidence_spin.setValue(state.min_confidence)
+        self.min_confidence_spin.setToolTip(
+            "Leave out cracks whose mean probability along their centre line is lower"
+        )
+        self.min_confidence_spin.valueChanged.connect(state.set_min_confidence)
+        sform.addRow("Ignore cracks under confidence", self.min_confidence_spin)
         row = QHBoxLayout()
         self.mm_spin = QDoubleSpinBox()
         self.mm_spin.setDecimals(5)

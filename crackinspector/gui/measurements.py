@@ -10,6 +10,11 @@ The full ImageMeasurement (crack list, label image) is kept for the image on scr
 the others a small `Summary` (what a badge shows). When the threshold, minimum area,
 severity scale or a calibration change, the image on screen is measured again at once and
 the others shortly after (`REFRESH_MS`), from the results still in memory.
+
+Edited masks (review, issue 10): `set_edited_mask(path, mask)` makes every later
+measurement of `path` use `analyse(probability, settings, mask=mask)` and re-measures it
+at once (latest wins); the mask is copied when a measurement starts, so the editor may
+keep painting into it. None goes back to the model's thresholded mask.
 """
 
 from __future__ import annotations
@@ -56,9 +61,11 @@ class Summary:
         return f"{self.n_cracks} crack(s), {self.crack_area_pct:.2f} % area, max width {width}"
 
 
-def measure(probability: np.ndarray, settings: AnalysisSettings) -> ImageMeasurement:
+def measure(
+    probability: np.ndarray, settings: AnalysisSettings, mask: np.ndarray | None = None
+) -> ImageMeasurement:
     """The task's work: one call of the shared analysis function."""
-    return analyse(probability, settings)
+    return analyse(probability, settings, mask=mask)
 
 
 class Measurements(QObject):
@@ -79,6 +86,9 @@ class Measurements(QObject):
         self.runner = TaskRunner("measure", threads=1, low_priority=True, parent=self)
         self._summaries: dict[Path, Summary] = {}
         self._full: dict[Path, ImageMeasurement] = {}
+        self._masks: dict[Path, tuple[int, np.ndarray]] = {}  # edited masks, with a version
+        self._measured_version: dict[Path, int] = {}
+        self._mask_versions = 0
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_MS)
@@ -109,6 +119,22 @@ class Measurements(QObject):
         """A probability map arrived (slot for AnalysisController.result_ready)."""
         self._measure(result)
 
+    def set_edited_mask(self, path: Path, mask: np.ndarray | None) -> None:
+        """`path` is measured from `mask` from now on (None: from the model's map again)."""
+        if mask is None:
+            if self._masks.pop(path, None) is None:
+                return
+        else:
+            self._mask_versions += 1
+            self._masks[path] = (self._mask_versions, mask)
+        result = self._results(path)
+        if result is not None:
+            self._measure(result)
+
+    def edited_mask(self, path: Path) -> np.ndarray | None:
+        entry = self._masks.get(path)
+        return entry[1] if entry is not None else None
+
     def shutdown(self) -> None:
         self._refresh.stop()
         self.runner.shutdown()
@@ -118,9 +144,11 @@ class Measurements(QObject):
         path = result.path
         settings = self.state.analysis_settings(path)
         summary = self._summaries.get(path)
+        version, mask = self._masks.get(path, (0, None))
         if (
             summary is not None
             and summary.settings == settings
+            and self._measured_version.get(path, 0) == version
             and (path != self.state.current or path in self._full)
         ):
             return
@@ -128,14 +156,18 @@ class Measurements(QObject):
             measure,
             result.probability,
             settings,
+            None if mask is None else mask.copy(),
             key=path,
             priority=CURRENT_PRIORITY if path == self.state.current else 0,
-            on_returned=lambda m: self._done(path, settings, m),
+            on_returned=lambda m: self._done(path, settings, m, version),
             on_errored=lambda exc: self.failed.emit(path, one_line(exc)),
         )
 
-    def _done(self, path: Path, settings: AnalysisSettings, m: ImageMeasurement) -> None:
+    def _done(
+        self, path: Path, settings: AnalysisSettings, m: ImageMeasurement, version: int = 0
+    ) -> None:
         self._summaries[path] = Summary.of(m, settings)
+        self._measured_version[path] = version
         if path == self.state.current:
             self._full = {path: m}
         self.measured.emit(path)
@@ -171,6 +203,7 @@ class Measurements(QObject):
         keep = set(paths)
         self.runner.cancel()
         self._summaries = {p: s for p, s in self._summaries.items() if p in keep}
+        self._masks = {p: m for p, m in self._masks.items() if p in keep}
         self._full = {}
 
     def _drop_all(self) -> None:

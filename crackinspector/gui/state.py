@@ -12,14 +12,19 @@ Setters emit only when a value really changes, so views can refresh on every sig
 calibration, severity scale); the measurements dock, the current-image panel, the
 thumbnail badges and the export dialog all use it, so their numbers agree.
 
-Review status (issue 10): `review_status(path)` and `review_changed` are the place the
-inspection store plugs in (`set_review_source`); until it exists every photo is
-"unreviewed".
+Review status (issue 10): opening a folder opens its inspection store
+(core.review.open_store); `store` is it (None without a folder or when it cannot be
+opened; `store_problem` says why), `review(path)` the photo's PhotoReview,
+`review_status(path)` the status that counts (a changed photo is unreviewed again),
+`set_review_status` / `set_review_note` record decisions and emit `review_changed`.
+A read-only store (another window has the folder) has `read_only_reason` set. Calibration
+and a custom severity table come from the store when there is one (`set_custom_severity`);
+`min_confidence` joins `min_area_px` as an analysis filter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,10 +42,12 @@ from crackinspector.core.analysis.severity import PRESETS, SeverityScale, defaul
 from crackinspector.core.errors import CrackInspectorError
 from crackinspector.core.infer.options import InferenceOptions
 from crackinspector.core.model.registry import ModelInfo
+from crackinspector.core.review import InspectionStore, PhotoReview, ReviewSummary, open_store
+from crackinspector.core.review.flow import effective_status
+from crackinspector.core.review.records import UNREVIEWED
 
-UNREVIEWED = "unreviewed"
-SEVERITY_CHOICES = ("auto", *PRESETS)
-ReviewSource = Callable[[Path], str]
+SEVERITY_CHOICES = ("auto", "custom", *PRESETS)
+__all__ = ["SEVERITY_CHOICES", "UNREVIEWED", "AppState"]
 
 
 class AppState(QObject):
@@ -55,6 +62,7 @@ class AppState(QObject):
     settings_changed = Signal()  # minimum area or severity scale
     inference_changed = Signal(object)  # InferenceOptions (model field unused)
     review_changed = Signal(object)  # Path whose review status changed
+    store_changed = Signal(object)  # InspectionStore | None (a folder opened or closed)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -68,7 +76,11 @@ class AppState(QObject):
         self._severity = "auto"
         self._inference = InferenceOptions()
         self._calibration = CalibrationLookup()
-        self._review: ReviewSource | None = None
+        self._min_confidence = 0.0
+        self._custom_severity: SeverityScale | None = None
+        self._store: InspectionStore | None = None
+        self._reviews: dict[Path, PhotoReview] = {}
+        self.store_problem = ""
 
     # ------------------------------------------------------------------ folder and images
     @property
@@ -89,6 +101,7 @@ class AppState(QObject):
         self._images = list(images)
         self._index = {p: i for i, p in enumerate(self._images)}
         self._calibration = CalibrationLookup()  # re-read calibration files
+        self._open_store(folder)
         self.folder_changed.emit(folder)
         self.images_changed.emit(self.images)
 
@@ -170,6 +183,17 @@ class AppState(QObject):
             self.settings_changed.emit()
 
     @property
+    def min_confidence(self) -> float:
+        """Cracks with a lower mean probability along their skeleton are left out."""
+        return self._min_confidence
+
+    def set_min_confidence(self, value: float) -> None:
+        value = round(min(max(float(value), 0.0), 1.0), 3)
+        if value != self._min_confidence:
+            self._min_confidence = value
+            self.settings_changed.emit()
+
+    @property
     def severity(self) -> str:
         """'auto' (concrete if calibrated, else pixels) or a preset name."""
         return self._severity
@@ -177,19 +201,47 @@ class AppState(QObject):
     def set_severity(self, choice: str) -> None:
         if choice not in SEVERITY_CHOICES:
             raise ValueError(f"unknown severity scale {choice!r}")
+        if choice == "custom" and self._custom_severity is None:
+            raise ValueError("no custom severity table saved with this inspection")
         if choice != self._severity:
             self._severity = choice
             self.settings_changed.emit()
+
+    @property
+    def custom_severity(self) -> SeverityScale | None:
+        """The inspection's own class table (the store's), None when it has none."""
+        return self._custom_severity
+
+    def set_custom_severity(self, scale: SeverityScale | None) -> None:
+        """Save the class table with the inspection and use it ('custom'); None drops it."""
+        if self._store is not None and not self._store.read_only:
+            self._store.set_severity(scale)
+        self._custom_severity = scale
+        if scale is None and self._severity == "custom":
+            self._severity = "auto"
+        elif scale is not None:
+            self._severity = "custom"
+        self.settings_changed.emit()
 
     def severity_scale(self, calibrated: bool) -> SeverityScale:
         """The scale in use for a photo; a mm scale falls back to pixels when uncalibrated."""
         if self._severity == "auto":
             return default_scale(calibrated)
-        scale = PRESETS[self._severity]
+        if self._severity == "custom" and self._custom_severity is not None:
+            scale = self._custom_severity
+        else:
+            scale = PRESETS.get(self._severity, PRESETS["pixels"])
         return scale if calibrated or scale.unit != "mm" else PRESETS["pixels"]
 
     def mm_per_px(self, path: Path) -> float | None:
         """The photo's calibration (its own, else its folder's), None when uncalibrated."""
+        if self._store is not None and path in self._index:
+            try:
+                cal, _source = self._store.calibration_for(path)
+            except CrackInspectorError:
+                cal = None
+            if cal is not None:
+                return cal.mm_per_px
         try:
             return self._calibration.lookup(path)[0]
         except CrackInspectorError:
@@ -201,6 +253,7 @@ class AppState(QObject):
         return AnalysisSettings(
             threshold=self._threshold,
             min_area_px=self._min_area_px,
+            min_confidence=self._min_confidence,
             mm_per_px=mm,
             severity=self.severity_scale(bool(mm)),
         )
@@ -209,7 +262,19 @@ class AppState(QObject):
         self, path: Path, calibration: Calibration | None, scope: str = "image"
     ) -> float | None:
         """Store (None removes) the scale of `path` or of its whole folder; returns the
-        photo's scale now. Raises CrackInspectorError (one line) when it cannot be saved."""
+        photo's scale now. Raises CrackInspectorError (one line) when it cannot be saved.
+        With an inspection store open (writable) the scale goes there, else into the
+        folder's calibration.json."""
+        store = self._store
+        if store is not None and path in self._index:
+            if store.read_only:
+                raise CrackInspectorError(f"{store.folder}: {store.read_only_reason}")
+            if scope == "folder":
+                store.set_folder_calibration(calibration)
+            else:
+                store.set_photo_calibration(path, calibration)
+            self.calibration_changed.emit(path)
+            return self.mm_per_px(path)
         folder_cal = load_calibration(path.parent)
         if scope == "folder":
             folder_cal.default = calibration
@@ -221,11 +286,77 @@ class AppState(QObject):
         return self.mm_per_px(path)
 
     # ------------------------------------------------------------------ review (issue 10)
-    def set_review_source(self, source: ReviewSource | None) -> None:
-        """Where review statuses come from (the inspection store); None: all unreviewed."""
-        self._review = source
-        for path in self._images:
-            self.review_changed.emit(path)
+    @property
+    def store(self) -> InspectionStore | None:
+        return self._store
+
+    def _open_store(self, folder: Path | None) -> None:
+        self.close_store()
+        self.store_problem = ""
+        if folder is not None:
+            try:
+                self._store = open_store(folder)
+            except CrackInspectorError as exc:
+                self.store_problem = str(exc)
+        store = self._store
+        if store is not None:
+            known = {r.key: r for r in store.photos()}
+            keys = {p: store.key(p) for p in self._images}
+            self._reviews = {p: known[k] for p, k in keys.items() if k in known}
+            self._custom_severity = store.severity()
+            if self._custom_severity is not None:
+                self._severity = "custom"
+        if self._severity == "custom" and self._custom_severity is None:
+            self._severity = "auto"
+        self.store_changed.emit(self._store)
+
+    def close_store(self) -> None:
+        """Flush and close the inspection store (closing the window, another folder)."""
+        if self._store is not None:
+            self._store.close()
+        self._store = None
+        self._reviews = {}
+        self._custom_severity = None
+
+    def review(self, path: Path) -> PhotoReview | None:
+        """The stored review of a photo of the open folder (None: never reviewed)."""
+        return self._reviews.get(path)
 
     def review_status(self, path: Path) -> str:
-        return self._review(path) if self._review is not None else UNREVIEWED
+        return effective_status(self._reviews.get(path))
+
+    def _reviewed(self, path: Path, review: PhotoReview) -> None:
+        self._reviews[path] = review
+        self.review_changed.emit(path)
+
+    def _writable_store(self) -> InspectionStore:
+        if self._store is None:
+            raise CrackInspectorError(self.store_problem or "no inspection open")
+        if self._store.read_only:
+            raise CrackInspectorError(f"{self._store.folder}: {self._store.read_only_reason}")
+        return self._store
+
+    def set_review_status(self, path: Path, status: str, note: str | None = None) -> None:
+        """Record a decision on `path` (with the model and threshold it was made on).
+        Raises CrackInspectorError (one line) when the store cannot take it."""
+        store = self._writable_store()
+        model = self._model.name if self._model is not None else None
+        review = store.set_status(path, status, note=note, model=model, threshold=self._threshold)
+        self._reviewed(path, review)
+
+    def set_review_note(self, path: Path, note: str) -> None:
+        self._reviewed(path, self._writable_store().set_note(path, note))
+
+    def refresh_review(self, path: Path) -> None:
+        """Re-read a photo's review after the store changed it (an edit saved a mask)."""
+        if self._store is not None:
+            self._reviewed(path, self._store.photo(path))
+
+    def review_summary(self) -> ReviewSummary:
+        """Review progress over the open folder's images ("37 of 120 reviewed")."""
+        counts: dict[str, int] = {}
+        for path in self._images:
+            status = self.review_status(path)
+            counts[status] = counts.get(status, 0) + 1
+        changed = sum(1 for p in self._images if (r := self._reviews.get(p)) and r.changed)
+        return ReviewSummary(len(self._images), counts, changed)

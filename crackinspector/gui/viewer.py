@@ -150,6 +150,12 @@ class ImageViewer(QGraphicsView):
     def layer_pixmap(self, name: str) -> QPixmap:
         return self._layers[name].pixmap()
 
+    def add_overlay_item(self, item: QGraphicsItem, z: float) -> None:
+        """An extra layer (e.g. the review's edited mask) inside the layer group: clipped
+        by the compare divider and hidden with the overlay like the built-in layers."""
+        item.setParentItem(self._overlay)
+        item.setZValue(z)
+
     def set_layer_visible(self, name: str, visible: bool) -> None:
         self._layers[name].setVisible(visible)
 

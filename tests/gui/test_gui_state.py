@@ -78,7 +78,10 @@ def test_inference_options_and_review_placeholder(qtbot, photos):
     assert state.inference_options().tta
     assert state.review_status(photos[0]) == UNREVIEWED
     state.set_folder(photos[0].parent, photos)
+    assert state.store is not None and not state.store.read_only
     reviewed: list[Path] = []
     state.review_changed.connect(reviewed.append)
-    state.set_review_source(lambda p: "accepted" if p == photos[1] else UNREVIEWED)
-    assert reviewed == photos and state.review_status(photos[1]) == "accepted"
+    state.set_review_status(photos[1], "accepted")
+    assert reviewed == [photos[1]] and state.review_status(photos[1]) == "accepted"
+    assert state.review_summary().text() == f"1 of {len(photos)} reviewed"
+    state.close_store()
