@@ -9,15 +9,14 @@ Qt-free. The GUI wires its widgets to these; commands/review.py is the headless 
   `set_note`, `summary`, `moved_photos`, `relink`), edited masks (`save_mask`, `mask`,
   `reset_mask`, `flush`) and calibration (`folder_calibration`, `set_folder_calibration`,
   `photo_calibration`, `set_photo_calibration`, `calibration_for`, `calibrations`); the
-  folder's old
-  calibration.json is imported once. A second writer gets a read-only store whose
+  folder's old calibration.json is imported once. A second writer gets a read-only store whose
   `read_only_reason` says "opened read-only: in use by PID ..."; `messages` holds such
   lines (and damaged-file notices) for the user.
 - `edits.MaskEditor`: a full-resolution mask with brush/eraser strokes, lasso fill/erase,
   delete-the-crack-under-a-point and reset-to-model, each undoable; undo memory is capped.
 - `session.EditSession(store, photo, model_mask)`: a MaskEditor kept in step with the
   store for the viewer: each finished edit is saved (the photo becomes corrected), an
-  undo back to the model's mask drops it.
+  undo back to the model's mask drops it and restores the decision from before the edit.
 - `reviews.load_reviews(folder) -> InspectionReviews` (for reports): the inspection
   details (`info`), severity table, and per photo path `review(path) -> ReviewRecord`
   with `status`, `reviewer`, `reviewed_at`, `note`, `model`, `threshold`, `changed`, and
