@@ -9,9 +9,10 @@ of pieces with fewer than END_MIN_PIXELS skeleton pixels there have no direction
 never joined (specks stay specks). Each end joins at most one other, shortest gaps first,
 and never two pieces that are already one crack (no loops).
 
-The gap's length is measured between the pieces' last crack pixels (the skeleton end plus
-the tip extension, see measure.py) minus one: two pieces with one missing pixel between
-them have a 1-px gap.
+The gap is measured between the pieces' last crack pixels, found by walking from each
+skeleton end along its outward direction to the last mask pixel, minus one: two pieces with
+one missing pixel between them have a 1-px gap. The crack's length gains the distance
+between the two skeleton ends less the two tip extensions already counted (measure.py).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Bridge:
 
     a: int
     b: int
-    span_px: float  # skeleton end point to skeleton end point
+    join_px: float  # length added to the crack: end to end, less the tip extensions
     gap_px: float  # missing crack pixels along the line
 
 
@@ -54,7 +55,25 @@ def end_directions(
     return vec / np.maximum(norm, 1e-9)[:, None], ok
 
 
+def _tip_reach(
+    mask: np.ndarray, ys: np.ndarray, xs: np.ndarray, direction: np.ndarray, limit: np.ndarray
+) -> np.ndarray:
+    """Distance from each end point along its direction to the last mask pixel (<= limit)."""
+    h, w = mask.shape
+    reach = np.zeros(ys.size)
+    going = np.ones(ys.size, bool)
+    for step in np.arange(0.5, float(limit.max(initial=0.0)) + 0.5, 0.5):
+        x = np.rint(xs + direction[:, 0] * step).astype(int)
+        y = np.rint(ys + direction[:, 1] * step).astype(int)
+        inside = (x >= 0) & (x < w) & (y >= 0) & (y < h) & (step <= limit)
+        inside[inside] = mask[y[inside], x[inside]]
+        going &= inside
+        reach[going] = step
+    return reach
+
+
 def find_bridges(
+    mask: np.ndarray,
     skel_labels: np.ndarray,
     ys: np.ndarray,
     xs: np.ndarray,
@@ -63,16 +82,17 @@ def find_bridges(
     max_gap: float = GAP_MAX_PX,
     max_angle_deg: float = GAP_MAX_ANGLE_DEG,
 ) -> list[Bridge]:
-    """Gaps to join between the free ends (ys, xs) of the skeleton.
+    """Gaps to join between the free ends (ys, xs) of the skeleton of `mask`.
 
     `skel_labels`: component label at skeleton pixels, 0 elsewhere; `extension`: each end's
-    tip extension (px from the skeleton end to the piece's last crack pixel).
+    tip extension as measure.py counts it (distance value - 1).
     """
     if ys.size < 2:
         return []
     direction, has_dir = end_directions(skel_labels, ys, xs)
     lab = skel_labels[ys, xs]
-    reach = max_gap + 1.0 + 2.0 * float(extension.max(initial=0.0))
+    tip = _tip_reach(mask, ys, xs, direction, 2.0 * extension + 4.0)
+    reach = max_gap + 1.0 + 2.0 * float(tip.max(initial=0.0))
     cos_max = math.cos(math.radians(max_angle_deg))
     cell = max(math.ceil(reach), 1)
     buckets: dict[tuple[int, int], list[int]] = {}
@@ -89,13 +109,18 @@ def find_bridges(
                     continue
                 v = np.array([xs[j] - xs[i], ys[j] - ys[i]], np.float64)
                 span = float(np.hypot(v[0], v[1]))
-                gap = span - float(extension[i] + extension[j]) - 1.0
-                if span == 0 or gap > max_gap:
+                if span == 0:
                     continue
                 u = v / span
                 if u @ direction[i] < cos_max or -u @ direction[j] < cos_max:
                     continue
-                candidates.append((max(gap, 0.0), span, i, j))
+                ti = np.array([xs[i], ys[i]]) + direction[i] * tip[i]
+                tj = np.array([xs[j], ys[j]]) + direction[j] * tip[j]
+                gap = float(np.hypot(*(tj - ti))) - 1.0
+                if gap > max_gap:
+                    continue
+                join = max(span - float(extension[i] + extension[j]), 0.0)
+                candidates.append((max(gap, 0.0), join, i, j))
     candidates.sort()
     parent = list(range(n_labels))
 
@@ -107,7 +132,7 @@ def find_bridges(
 
     used: set[int] = set()
     bridges = []
-    for gap, span, i, j in candidates:
+    for gap, join, i, j in candidates:
         if i in used or j in used:
             continue
         ra, rb = root(int(lab[i])), root(int(lab[j]))
@@ -115,7 +140,7 @@ def find_bridges(
             continue
         parent[rb] = ra
         used.update((i, j))
-        bridges.append(Bridge(int(lab[i]), int(lab[j]), span, gap))
+        bridges.append(Bridge(int(lab[i]), int(lab[j]), join, gap))
     return bridges
 
 

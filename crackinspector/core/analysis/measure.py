@@ -312,7 +312,7 @@ def _components(
         ends = count == 1
         skel_labels = np.where(skel, labels, 0)
         ext = np.maximum(dist[ys[ends], xs[ends]] - 1.0, 0.0)
-        bridges = find_bridges(skel_labels, ys[ends], xs[ends], ext, n)
+        bridges = find_bridges(mask, skel_labels, ys[ends], xs[ends], ext, n)
     group = group_labels(n, bridges)
     x1 = stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH]
     y1 = stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]
@@ -336,7 +336,7 @@ def _components(
     out[1:, cv2.CC_STAT_HEIGHT] = gy1[keep] - gy0[keep]
     out[1:, cv2.CC_STAT_AREA] = area[keep]
     bridges = [
-        Bridge(int(relabel[group[b.a]]), int(relabel[group[b.b]]), b.span_px, b.gap_px)
+        Bridge(int(relabel[group[b.a]]), int(relabel[group[b.b]]), b.join_px, b.gap_px)
         for b in bridges
         if relabel[group[b.a]]
     ]
@@ -422,7 +422,7 @@ def measure_mask(
     n_gaps = np.zeros(n_labels, np.int64)
     gap_px = np.zeros(n_labels)
     for b in bridges:
-        length[b.a] += b.gap_px + 1.0  # the last crack pixels of the two pieces, joined
+        length[b.a] += b.join_px
         n_gaps[b.a] += 1
         gap_px[b.a] += b.gap_px
         n_ends[b.a] -= 2

@@ -15,11 +15,14 @@ Presets:
 - ``pixels`` (px) 3 / 8: no standard behind it; a relative scale for photos without a
   calibration (hairline, visible, wide in image terms).
 
-Resolution: a photo cannot tell apart widths under about RESOLUTION_PX pixel (a crack
-narrower than a pixel darkens one pixel a little, whatever its width). When the calibration
-puts a class limit under that, `unresolvable(mm_per_px)` lists the limits,
-`resolution_note(mm_per_px)` says so in a sentence, and cracks narrower than one pixel are
-classified BELOW_RESOLUTION instead of being guessed into one of the classes they span.
+Resolution: a photo cannot tell apart widths under about RESOLUTION_PX pixels. A crack
+narrower than a pixel darkens one pixel a little, whatever its width, and the lens blurs
+every crack by about a pixel more: synthetic cracks 1 and 2 px wide both measure 2-3 px
+(benchmarks/bench_width.py, docs/BENCHMARKS.md), while from 3 px up widths are right to
+within half a pixel. When the calibration puts a class limit under that,
+`unresolvable(mm_per_px)` lists the limits, `resolution_note(mm_per_px)` says so in a
+sentence, and cracks narrower than RESOLUTION_PX are classified BELOW_RESOLUTION instead
+of being guessed into one of the classes they span.
 
 Editing: `classes` gives the scale as a table of (name, lower limit, colour) rows, the
 lower limit of the first class being 0, and `from_classes` builds a scale from such a
@@ -37,7 +40,7 @@ from typing import Any
 from crackinspector.core.errors import CrackInspectorError
 
 UNITS = ("mm", "px")
-RESOLUTION_PX = 1.0
+RESOLUTION_PX = 2.0  # measured: benchmarks/bench_width.py, synthetic cracks of 1-2 px
 BELOW_RESOLUTION = "below resolution"
 BELOW_RESOLUTION_COLOR = (150, 150, 150)  # grey: no class is claimed
 
@@ -127,7 +130,7 @@ class SeverityScale:
         return tuple(v for v in self.limits if v < RESOLUTION_PX * per_px)
 
     def resolution_note(self, mm_per_px: float | None) -> str | None:
-        """A sentence for panels and reports when a class limit is under one pixel."""
+        """A sentence for panels and reports when a class limit is under RESOLUTION_PX."""
         limits = self.unresolvable(mm_per_px)
         if not limits:
             return None
@@ -139,7 +142,7 @@ class SeverityScale:
         s = "s" if len(limits) > 1 else ""
         return (
             f"{at}widths under {res:.3g} {self.unit} cannot be told apart (class limit{s} "
-            f"{listed} {self.unit} under one pixel); such cracks are listed as "
+            f"{listed} {self.unit} under {RESOLUTION_PX:g} px); such cracks are listed as "
             f"'{BELOW_RESOLUTION}'"
         )
 
