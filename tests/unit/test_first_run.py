@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crackinspector import qtcheck
-from crackinspector.cli import main
+from crackinspector.cli import COMMANDS, main
 
 REPO = Path(__file__).resolve().parents[2]
 XCB_LIBS = {  # what Qt 6.5+'s xcb plugin needs beyond a base system -> Debian package
@@ -116,6 +116,16 @@ def test_mistyped_command_suggests_the_closest(tmp_path, monkeypatch, capsys, ty
     err = capsys.readouterr().err.strip()
     assert f"did you mean 'crackinspector {command}'?" in err
     assert repr(typo) in err and "neither a command" in err and "\n" not in err
+
+
+def test_mistyped_command_in_a_real_process_exits_2_without_opening_the_app():
+    done = _run(["doctr"], DISPLAY=":99")  # before: taken as a photo path, the GUI started
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip() == (
+        "crackinspector: error: 'doctr' is neither a command "
+        f"({', '.join(COMMANDS)}) nor an existing file or folder; "
+        "did you mean 'crackinspector doctor'?"
+    )
 
 
 def test_a_missing_path_is_an_error_and_an_existing_one_opens_the_app(tmp_path, capsys):
