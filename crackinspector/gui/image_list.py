@@ -7,7 +7,7 @@ Thumbnails are requested lazily the first time a row is
 painted (so a folder of thousands of photos costs nothing up front) and decoded by the
 ImageLoader's pool. The delegate draws the badge: grey ring (not analysed), clock (queued),
 progress arc (running), green tick with crack area % (analysed), red mark (failed; the reason is
-in the tooltip). The review badge (top right) shows the photo's review status from the
+in the tooltip). The review badge (bottom right) shows the photo's review status from the
 application state (accepted, false alarm, corrected, follow-up; none while unreviewed).
 """
 
@@ -263,7 +263,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.restore()
 
     def _paint_review(self, painter: QPainter, status: str, box: QRect) -> None:
-        """The review badge in the top-right corner (none while unreviewed)."""
+        """The review badge in the bottom-right corner (none while unreviewed)."""
         badge = REVIEW_BADGES.get(status)
         if badge is None:
             return
@@ -272,7 +272,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         font.setBold(True)
         painter.setFont(font)
         width = painter.fontMetrics().horizontalAdvance(text) + 12
-        rect = QRectF(box.right() - 3 - width, box.y() + 3, width, 20)
+        rect = QRectF(box.right() - 3 - width, box.bottom() - 22, width, 19)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(color))
         painter.drawRoundedRect(rect, 10, 10)

@@ -175,6 +175,7 @@ class ReviewController(QObject):
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.dock = QDockWidget("Review", self.window)
         self.dock.setObjectName("review_dock")
         self.dock.setWidget(scroll)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -94,14 +95,16 @@ class ReviewPanel(QWidget):
         self.status_label.setObjectName("review_status")
         self.status_label.setWordWrap(True)
         form.addRow("Review", self.status_label)
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()
         self.accept_button = QPushButton("Accept (A)")
         self.false_button = QPushButton("False alarm (F)")
         self.follow_button = QPushButton("Follow-up (U)")
-        self.next_button = QPushButton("Next (N)")
-        for b in (self.accept_button, self.false_button, self.follow_button, self.next_button):
+        self.next_button = QPushButton("Next unreviewed (N)")
+        for i, b in enumerate(
+            (self.accept_button, self.false_button, self.follow_button, self.next_button)
+        ):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            buttons.addWidget(b)
+            buttons.addWidget(b, i // 2, i % 2)
         form.addRow(buttons)
         self.note = QLineEdit()
         self.note.setObjectName("review_note")
@@ -132,22 +135,24 @@ class ReviewPanel(QWidget):
             b.setObjectName(f"tool_{name}")
             self.tool_group.addButton(b)
             self.tool_buttons[name] = b
-            grid.addWidget(b, i // 4, i % 4)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            grid.addWidget(b, i // 3, i % 3)
         self.tool_buttons["pan"].setChecked(True)
         self.size_spin = QDoubleSpinBox()
         self.size_spin.setObjectName("brush_size")
         self.size_spin.setRange(0.5, 500.0)
         self.size_spin.setDecimals(1)
-        self.size_spin.setSuffix(" px radius")
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setPrefix("r ")
         self.size_spin.setToolTip("Brush size: [ and ], or Ctrl + mouse wheel")
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
         for b in (self.undo_button, self.redo_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        grid.addWidget(QLabel("Size"), 2, 0)
-        grid.addWidget(self.size_spin, 2, 1)
-        grid.addWidget(self.undo_button, 2, 2)
-        grid.addWidget(self.redo_button, 2, 3)
+        grid.addWidget(self.size_spin, 3, 0, 1, 1)
+        grid.addWidget(self.undo_button, 3, 1)
+        grid.addWidget(self.redo_button, 3, 2)
         outer.addWidget(tools)
 
         folder = QGroupBox("Inspection")
