@@ -1,7 +1,8 @@
 """Measurement and report speed: measure_mask on real and synthetic masks, export throughput.
 
 Cases
-- CrackForest ground-truth masks (480 x 320), mean per mask;
+- CrackForest ground-truth masks (480 x 320), mean per mask, alone and with the photo
+  (widths from the photo's intensity profiles, core/analysis/width.py);
 - a 12-megapixel photo-sized mask with 60 random-walk cracks 1-15 px wide (3.6 % crack);
 - worst cases: a mask that is crack everywhere (a bad threshold) and 50 % noise, 1.5 MP;
 - the export engine on 20 CrackForest photos with their masks as predictions (no model):
@@ -33,6 +34,16 @@ SHARED = Path(os.environ.get("CRACKINSPECTOR_SHARED_DATA", REPO.parent / "shared
 RESULTS = REPO / "benchmarks" / "results" / "measure.json"
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def best_of(fn, rounds: int = 3) -> float:
     times = []
     for _ in range(rounds):
@@ -54,7 +65,7 @@ def random_cracks(shape=(3000, 4000), n=60, seed=0) -> np.ndarray:
 
 def main() -> int:
     from crackinspector.core.analysis.measure import measure_mask
-    from crackinspector.core.io.imageio import read_mask
+    from crackinspector.core.io.imageio import read_image, read_mask
     from crackinspector.core.report.export import ExportOptions, MaskFolderSource, run_export
 
     rows = []
@@ -62,11 +73,21 @@ def main() -> int:
     masks = [read_mask(p) for p in sorted((cf / "masks").glob("*.png"))]
     t = best_of(lambda: [measure_mask(m) for m in masks], rounds=2) / len(masks)
     rows.append(("CrackForest mask 480x320 (mean of 118)", t, ""))
+    photos_cf = [
+        read_image(cf / "images" / f"{p.stem}.jpg") for p in sorted((cf / "masks").glob("*.png"))
+    ]
+    pairs = list(zip(masks, photos_cf, strict=True))
+    t = best_of(lambda: [measure_mask(m, image=im) for m, im in pairs], rounds=2) / len(pairs)
+    rows.append(("CrackForest mask + photo (sub-pixel widths)", t, "intensity profiles"))
 
     big = random_cracks()
     m = measure_mask(big)
     t = best_of(lambda: measure_mask(big), rounds=2)
     rows.append(("12 MP mask, 60 cracks, 3.6 % crack", t, f"{m.n_cracks} cracks"))
+    grey = np.random.default_rng(1).normal(150, 12, big.shape).clip(0, 255).astype(np.uint8)
+    grey[big] //= 2
+    t = best_of(lambda: measure_mask(big, image=grey), rounds=1)
+    rows.append(("12 MP mask + photo (sub-pixel widths)", t, "intensity profiles"))
 
     full = np.ones((1000, 1500), bool)
     rows.append(("1.5 MP all crack (worst case)", best_of(lambda: measure_mask(full), 1), ""))
@@ -83,6 +104,7 @@ def main() -> int:
     rows.append(("export, 20 photos, all formats + overlays", t, "per image, no model"))
 
     width = max(len(r[0]) for r in rows)
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     print(f"{'case':<{width}}  seconds  note")
     for name, sec, note in rows:
         print(f"{name:<{width}}  {sec:7.3f}  {note}")
@@ -90,7 +112,7 @@ def main() -> int:
     RESULTS.write_text(
         json.dumps(
             {
-                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+                "machine": f"{cpu_model()}, {os.cpu_count()} CPUs",
                 "load_average": os.getloadavg()[0],
                 "rows": [{"case": n, "seconds": round(s, 4), "note": note} for n, s, note in rows],
             },
