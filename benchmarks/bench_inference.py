@@ -16,6 +16,8 @@ compare the ratios measured side by side in one run rather than absolute numbers
     .venv/bin/python benchmarks/bench_inference.py --model unet-vgg16 --encoder vgg16
 
 Results go to benchmarks/results/inference.json (each mode updates its own section).
+The Predictor runs fp32 with its default tile plan here; precision, tile plan and the issue-14
+targets are measured by bench_speed.py, bench_tiling.py and bench_precision.py.
 Without --model, a U-Net of the bundled architecture with random weights is used (speed does
 not depend on the weights); --model NAME uses a real one.
 """
@@ -209,7 +211,13 @@ def worker(spec: dict) -> dict:
             pixels=sum(r["pixels"] for r in runs),
         )
     else:
-        predictor = Predictor(spec["weights"], device="cpu", backend=spec["backend"])
+        predictor = Predictor(
+            spec["weights"],
+            device="cpu",
+            backend=spec["backend"],
+            precision=spec.get("precision", "fp32"),
+            threads=spec.get("threads") or 0,
+        )
         if spec.get("batch_size"):
             predictor.batch_size = spec["batch_size"]
         if spec.get("channels_last") is False:
@@ -229,7 +237,13 @@ def worker(spec: dict) -> dict:
         for im in images:
             from crackinspector.core.infer.tiling import plan_tiles
 
-            grid = plan_tiles(im.shape[0], im.shape[1], predictor.tile_size)
+            grid = plan_tiles(
+                im.shape[0],
+                im.shape[1],
+                predictor.tile_size,
+                predictor.overlap,
+                fit=predictor.fit_tiles,
+            )
             counts["tiles"] += grid.total
             counts["pixels"] += grid.total * grid.tile_h * grid.tile_w
             if fraction:

@@ -51,11 +51,17 @@ def cpu_preference() -> tuple[str, ...]:
     return ("int8",)
 
 
-def check_passes(checks: Mapping[str, Any], precision: str) -> bool:
-    """True when the card records `precision` within tolerance of the card's fp32 check."""
+def check_passes(checks: Mapping[str, Any], precision: str, weights: str | None = None) -> bool:
+    """True when the card records `precision` within tolerance of the card's fp32 check.
+    With `weights` (the weights file's SHA-256), checks recorded for other weights (a card
+    copied onto a retrained model) do not count."""
     ref, got = checks.get("fp32"), checks.get(precision)
     if not isinstance(ref, Mapping) or not isinstance(got, Mapping):
         return False
+    for record in (ref, got):
+        recorded = record.get("weights_sha256")
+        if weights and isinstance(recorded, str) and not weights.startswith(recorded):
+            return False
     try:
         strict = float(ref["strict_f1"]) - float(got["strict_f1"])
         tolerant = float(ref["tolerant_f1"]) - float(got["tolerant_f1"])
@@ -69,9 +75,11 @@ def choose(
     device: torch.device,
     backend: str,
     checks: Mapping[str, Any] | None,
+    weights: str | None = None,
 ) -> Choice:
     """The precision and backend for `requested` on `device` with `backend` ("auto",
-    "torch" or "onnx"). Raises ValueError for a combination that cannot run at all; warns
+    "torch" or "onnx"), given the card's `checks` for the weights whose SHA-256 is `weights`.
+    Raises ValueError for a combination that cannot run at all; warns
     (PrecisionWarning) and uses fp32 where a reduced precision is not available here."""
     requested = (requested or "auto").lower()
     if requested not in PRECISIONS:
@@ -102,7 +110,7 @@ def choose(
         wanted = "torch" if candidate == "bf16" else "onnx"
         if backend not in ("auto", wanted):
             continue
-        if check_passes(checks or {}, candidate):
+        if check_passes(checks or {}, candidate, weights):
             return Choice(candidate, wanted, f"auto: {candidate} checked on {CHECKED_ON}")
     return Choice("fp32", _cpu_backend(backend), "auto: no faster precision checked")
 
