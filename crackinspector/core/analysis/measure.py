@@ -1,23 +1,34 @@
 """Measuring cracks in a binary mask: length, width, orientation, severity, per image totals.
 
 Conventions (also in docs/REPORTS.md):
-- A crack is an 8-connected component of the mask after components smaller than
-  `min_area_px` are dropped as specks.
-- Length follows the skeleton (see core/skeleton.py): axial steps 1, diagonal sqrt(2),
-  each edge once. At every free end the skeleton stops about half a width short of the
-  region's end, so each end point is extended by its distance value minus one (the
-  inscribed radius measured from pixel centre to the last crack pixel centre). The length
-  is therefore centre of the first crack pixel to centre of the last along the centreline:
-  a 1-px line of N pixels measures N - 1; a stroke of width w cut square by the photo edge
-  measures its true length; a stroke with round caps (what cv2.line draws) measures its
-  polyline length plus w - 1, because the caps are crack pixels too.
-- Width at a skeleton pixel is 2*d - 1, d the Euclidean distance (cv2, exact mask) from a
-  pixel centre to the nearest background pixel centre, taken as the largest d in the
-  skeleton pixel's 3x3 neighbourhood (a digital skeleton can sit a pixel off the true
-  centre line, most often on oblique cracks). Exact for odd widths on axis lines (a 5-px
-  line has d = 3 at its centre), one pixel low for even widths. Skeleton pixels
-  inside a junction's maximal disc are left out (the disc is wider than either branch);
-  if that leaves none, all are used.
+- A crack is an 8-connected component of the mask, or several joined across small gaps
+  along their direction (core/analysis/gaps.py: `gaps`, `gap_px`); cracks smaller than
+  `min_area_px` in all are dropped as specks (counted in `specks_removed`).
+- Length follows the skeleton (see core/analysis/skeleton.py): axial steps 1, diagonal
+  sqrt(2), each edge once, scaled by the local direction's factor. At every free end the
+  skeleton stops about half a width short of the region's end, so each end point is
+  extended by its distance value minus one (the inscribed radius measured from pixel centre
+  to the last crack pixel centre). The length is therefore centre of the first crack pixel
+  to centre of the last along the centreline: a 1-px line of N pixels measures N - 1; a
+  stroke of width w cut square by the photo edge measures its true length; a stroke with
+  round caps (what cv2.line draws) measures its polyline length plus w - 1, because the
+  caps are crack pixels too. A joined gap adds the distance between the two skeleton ends
+  less their extensions.
+- Width: with the photo, from its intensity profile across the crack at every skeleton
+  pixel, at sub-pixel precision (core/analysis/width.py: the width at the level midway
+  between background and crack; `width_method` "intensity"). Without the photo (or where
+  the profiles are not valid) from the mask: 2*d - 1, d the Euclidean distance (cv2, exact
+  mask) from a pixel centre to the nearest background pixel centre, taken as the largest d
+  in the skeleton pixel's 3x3 neighbourhood (a digital skeleton can sit a pixel off the
+  true centre line, most often on oblique cracks); exact for odd widths on axis lines, one
+  pixel low for even widths (`width_method` "mask"). Either way skeleton pixels inside a
+  junction's maximal disc are left out (the disc is wider than either branch); if that
+  leaves none, all are used. Max, mean and median are over the crack's remaining skeleton
+  pixels; `widest_point` is where the maximum is.
+- Confidence (with the probability map): the mean probability on the crack's skeleton;
+  cracks under `min_confidence` are dropped (counted in `low_confidence_removed`).
+- Order: worst severity first, then longest first; `index` and `label` follow the order
+  (label == id == index + 1).
 - Orientation: the principal axis of the crack pixels, `angle_deg` counter-clockwise from
   the photo's horizontal axis in (-90, 90]. Photos are taken with the direction of travel
   (or the member's axis) along the image's vertical axis, so |angle| >= 60 is

@@ -189,12 +189,13 @@ def _measure(
 
 
 def _nanmedian(a: np.ndarray) -> np.ndarray:
-    """Row medians ignoring NaN; NaN for rows with no value (without numpy's warning)."""
-    out = np.full(a.shape[0], np.nan, np.float32)
-    some = ~np.isnan(a).all(1)
-    if some.any():
-        out[some] = np.nanmedian(a[some], axis=1)
-    return out
+    """Row medians ignoring NaN; NaN for rows with no value (sorting puts NaN last)."""
+    s = np.sort(a, axis=1)
+    k = (~np.isnan(a)).sum(1)
+    rows = np.arange(a.shape[0])
+    lo = s[rows, np.maximum((k - 1) // 2, 0)]
+    hi = s[rows, np.maximum(k // 2, 0)]
+    return np.where(k > 0, (lo + hi) / 2, np.nan).astype(np.float32)
 
 
 def smooth_along(
@@ -203,25 +204,17 @@ def smooth_along(
     """Mean of `values` over the pixels (ys, xs) within `radius` (square window) of each."""
     if radius <= 0 or ys.size == 0:
         return values
-    y0, x0 = int(ys.min()), int(xs.min())
-    h, w = int(ys.max()) - y0 + 1, int(xs.max()) - x0 + 1
-    if h * w > 16 * ys.size + 4096:  # sparse over a big box: per-pixel neighbourhoods
-        return _smooth_sparse(ys, xs, values, radius)
-    acc = np.zeros((h, w), np.float32)
-    cnt = np.zeros((h, w), np.float32)
-    acc[ys - y0, xs - x0] = values
-    cnt[ys - y0, xs - x0] = 1.0
-    k = (2 * radius + 1, 2 * radius + 1)
-    s = cv2.boxFilter(acc, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    c = cv2.boxFilter(cnt, -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    return (s[ys - y0, xs - x0] / np.maximum(c[ys - y0, xs - x0], 1.0)).astype(np.float32)
-
-
-def _smooth_sparse(ys: np.ndarray, xs: np.ndarray, values: np.ndarray, radius: int) -> np.ndarray:
-    lookup = {(y, x): i for i, (y, x) in enumerate(zip(ys.tolist(), xs.tolist(), strict=True))}
-    out = np.empty(values.shape, np.float32)
-    r = range(-radius, radius + 1)
-    for i, (y, x) in enumerate(zip(ys.tolist(), xs.tolist(), strict=True)):
-        nb = [lookup[q] for q in ((y + dy, x + dx) for dy in r for dx in r) if q in lookup]
-        out[i] = float(values[nb].mean())
-    return out
+    width = int(xs.max()) + radius + 1
+    keys = ys.astype(np.int64) * width + xs
+    order = np.argsort(keys)
+    sorted_keys, sorted_vals = keys[order], values[order].astype(np.float64)
+    total = np.zeros(ys.size)
+    count = np.zeros(ys.size)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            q = keys + dy * width + dx
+            at = np.minimum(np.searchsorted(sorted_keys, q), ys.size - 1)
+            hit = sorted_keys[at] == q
+            total[hit] += sorted_vals[at[hit]]
+            count[hit] += 1
+    return (total / np.maximum(count, 1)).astype(np.float32)
