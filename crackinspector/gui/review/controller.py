@@ -400,7 +400,9 @@ class ReviewController(QObject):
         if self.session is None or not self._stroking:
             return
         self._stroking = False
-        self._finished(self.session.end_stroke())
+        # each move already redrew its own rectangle: the stroke's bounding box (large for
+        # a diagonal stroke) is not redrawn again
+        self._finished(self.session.end_stroke(), redraw=False)
 
     def _lasso(self, points, erase: bool) -> None:
         if self.session is not None:
@@ -426,12 +428,13 @@ class ReviewController(QObject):
         if self.session is not None:
             self._finished(self.session.reset())
 
-    def _finished(self, rect: Rect | None) -> None:
+    def _finished(self, rect: Rect | None, redraw: bool = True) -> None:
         """After a finished edit: repaint its rectangle, re-measure, re-read the review."""
         session = self.session
         if session is None or rect is None:
             return
-        self._redraw(rect)
+        if redraw:
+            self._redraw(rect)
         path = session.photo
         self.window.measurements.set_edited_mask(path, session.mask if session.edited else None)
         if not self.state.store or not self.state.store.read_only:
