@@ -23,7 +23,7 @@ Evidence ("width methods"):
   about 2 px: the blur's own width). The model only says where the crack and its
   direction are.
 - "probability": the model's probability map. Measured on CrackForest test with the bundled
-  models it reads 1.9x the ground truth's width: the models' evidence is about 2 px wider
+  models it reads 1.8x the ground truth's width: the models' evidence is about 2 px wider
   than the cracks (benchmarks/bench_width.py, docs/BENCHMARKS.md), so it is not the default;
   it stays for models whose probabilities follow the crack's edges.
 - "mask": 2 d - 1 from the mask's distance transform (measure.py), whole pixels; what is
