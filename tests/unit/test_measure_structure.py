@@ -137,9 +137,12 @@ def test_minimum_confidence_filter_and_counts() -> None:
     # the dropped crack is gone from the pixels too: totals and drawings agree with the list
     assert m.crack_area_px == int((m.labels > 0).sum())
     assert not m.labels[40, 200] and not m.skeleton[38:43, :].any()
-    # the same photo through a mask (edited) keeps the probability's evidence
+    # an edited mask is a person's decision: confidences reported, nothing filtered by them
     edited = analyse(prob, AnalysisSettings(0.3, min_confidence=0.6), mask=mask)
-    assert edited.n_cracks == 2
+    assert edited.n_cracks == 3 and edited.low_confidence_removed == 0
+    assert min(c.confidence for c in edited.cracks) == pytest.approx(0.45)
+    # the filter itself, on any mask, is measure_mask's
+    assert measure_mask(mask, probability=prob, min_confidence=0.6).n_cracks == 2
     none = analyse(prob, AnalysisSettings(0.3))
     assert none.filtered_note == "8 marks under 20 px not listed"
 

@@ -60,20 +60,27 @@ def analyse(
     of an image must pass the photo to agree.
 
     With a probability map each crack has a confidence (mean probability on its skeleton).
-    Both filters (`min_area_px`, `min_confidence`) are applied here, and the result counts
-    what they left out. Cracks come worst severity first, then longest first.
+    Both filters are applied here, and the result counts what they left out:
+    `min_area_px` always, `min_confidence` to the model's own mask only. An edited mask is
+    a person's decision: a crack they drew where the model saw little has a low confidence
+    and must still be listed, so with `mask` given confidences are reported, not filtered
+    (the result's `min_confidence` is then 0). Cracks come worst severity first, then
+    longest first.
     """
+    min_confidence = settings.min_confidence
     if mask is None:
         if probability is None:
             raise ValueError("analyse needs a probability map or a mask")
         mask = threshold_mask(probability, settings.threshold)
+    else:
+        min_confidence = 0.0
     return measure_mask(
         mask,
         mm_per_px=settings.mm_per_px,
         min_area_px=settings.min_area_px,
         severity=settings.severity,
         probability=None if probability is None else probability_float(probability),
-        min_confidence=settings.min_confidence,
+        min_confidence=min_confidence,
         width_method=settings.width_method,
         image=image,
     )
