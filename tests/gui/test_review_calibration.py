@@ -103,6 +103,12 @@ def test_details_severity_table_resolution_and_confidence(make_window, photo_fol
     assert window.state.analysis_settings(first).severity == saved
     assert [r[0] for r in review.panel.legend.rows] == ["fine", "open", "wide"]
     assert review.panel.legend.rows[1][1] == "1 – 2.5 mm"
+    # the legend over the viewer shows the same classes
+    assert review.legend.isVisible() and "site table" in review.legend.text()
+    assert all(name in review.legend.text() for name in ("fine", "open", "wide"))
+    window.commands.toggle_overlay.setChecked(False)
+    assert not review.legend.isVisible()
+    window.commands.toggle_overlay.setChecked(True)
     assert review.panel.resolution_label.text() == ""  # 1 mm is two pixels: resolvable
     m = wait_measured(qtbot, window, first)
     assert set(m.severity_counts) <= {"fine", "open", "wide", "below resolution"}

@@ -50,7 +50,7 @@ from crackinspector.core.review.session import EditSession
 from ..actions import Actions
 from .dialogs import CalibrationDialog, InspectionDialog, SeverityDialog
 from .edit_layer import EditLayer
-from .panel import ReviewPanel
+from .panel import OverlayLegend, ReviewPanel
 from .tools import (
     BRUSH,
     CALIBRATE,
@@ -121,6 +121,7 @@ class ReviewController(QObject):
         self.layer = EditLayer()
         self.layer.setVisible(False)
         window.viewer.add_overlay_item(self.layer, EDIT_LAYER_Z)
+        self.legend = OverlayLegend(window.viewer)
         self.session: EditSession | None = None
         self._session_result: AnalysisResult | None = None
         self._layer_session: EditSession | None = None
@@ -232,6 +233,9 @@ class ReviewController(QObject):
         s.calibration_changed.connect(lambda _p: self._show_severity())
         self.window.controller.result_ready.connect(self._on_result)
         self.window.measurements.measured.connect(self._on_measured)
+        window_actions(self.window).toggle_overlay.toggled.connect(
+            lambda _on: self._show_severity()
+        )
         lp = self.window.layers_panel
         lp.layer_toggled.connect(lambda _n, _on: self._sync_layers())
         lp.opacity_changed.connect(lambda _n, _v: self._sync_layers())
@@ -264,6 +268,7 @@ class ReviewController(QObject):
             if result is not None:
                 self._start_session(result)
         self._show_photo()
+        self._show_severity()
 
     def _on_result(self, result: AnalysisResult) -> None:
         path = result.path
@@ -555,6 +560,12 @@ class ReviewController(QObject):
         settings = self.state.analysis_settings(path) if path is not None else None
         scale = settings.severity if settings is not None else self.state.severity_scale(False)
         self.panel.legend.set_scale(scale)
+        self.legend.set_scale(scale)
+        self.legend.setVisible(
+            path is not None
+            and self.window.overlay.result is not None
+            and self.viewer.overlay_visible()
+        )
         note = None
         if scale is not None and settings is not None:
             note = scale.resolution_note(settings.mm_per_px)

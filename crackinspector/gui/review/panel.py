@@ -80,6 +80,48 @@ class SeverityLegend(QWidget):
             self.rows.append((name, text))
 
 
+def legend_html(scale: SeverityScale) -> str:
+    """The legend as rich text for the label over the viewer."""
+    rows = "".join(
+        f'<tr><td style="background-color: rgb{color}">&nbsp;&nbsp;&nbsp;</td>'
+        f"<td>&nbsp;{name}</td><td>&nbsp;{text}</td></tr>"
+        for name, text, color in legend_rows(scale)
+    )
+    return f"<b>{scale.name}</b><table cellspacing=1>{rows}</table>"
+
+
+class OverlayLegend(QLabel):
+    """The severity legend in the viewer's top-right corner (shown with the overlay)."""
+
+    MARGIN = 10
+
+    def __init__(self, viewer: QWidget) -> None:
+        super().__init__(viewer)
+        self.setObjectName("overlay_legend")
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setStyleSheet(
+            "QLabel { background: rgba(20, 22, 26, 190); color: white; padding: 5px;"
+            " border-radius: 4px; }"
+        )
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        viewer.installEventFilter(self)
+
+    def set_scale(self, scale: SeverityScale | None) -> None:
+        self.setText(legend_html(scale) if scale is not None else "")
+        self.adjustSize()
+        self._place()
+
+    def _place(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            self.move(parent.width() - self.width() - self.MARGIN - 14, self.MARGIN)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == event.Type.Resize:
+            self._place()
+        return False
+
+
 class ReviewPanel(QWidget):
     """See the module docstring; widgets are public attributes for the controller."""
 
