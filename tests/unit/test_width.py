@@ -137,3 +137,27 @@ def test_profile_widths_direct_and_darkness() -> None:
     assert np.allclose(w, 5.0, atol=0.01)
     rgb = np.repeat(grey[..., None], 3, 2)
     assert np.allclose(darkness(rgb), ev, atol=1 / 255)
+
+
+@pytest.mark.slow
+def test_bundled_model_and_photo_give_the_true_width(surface) -> None:
+    """The whole chain on a rendered 6-px crack: the real bundled model finds it, its mask
+    is wider than the crack, and the photo's profile gives the width back (slow: one
+    320 x 320 photo through the ResNet34 U-Net on the CPU)."""
+    from crackinspector.core.infer.predictor import Predictor
+
+    predictor = Predictor("unet-resnet34", backend="torch", device="cpu")
+    photo, _ = render(surface, LINE, 6.0, seed=2)
+    prob = predictor.predict(photo)
+    m = analyse(prob, AnalysisSettings(predictor.threshold), image=photo)
+    near = polyline_distance(LINE) <= 8
+    on = [c for c in m.cracks if near[m.labels == c.label].mean() > 0.5]
+    assert len(on) == 1
+    crack = on[0]
+    assert crack.width_method == "intensity"
+    assert crack.mean_width_px == pytest.approx(6.0, abs=0.5)
+    assert crack.confidence is not None and crack.confidence > predictor.threshold
+    # without the photo the same crack reads the model's mask: over 2 px too wide
+    mask_only = analyse(prob, AnalysisSettings(predictor.threshold))
+    (same,) = [c for c in mask_only.cracks if near[mask_only.labels == c.label].mean() > 0.5]
+    assert same.width_method == "mask" and same.mean_width_px > 7.5
