@@ -1,9 +1,10 @@
 """Accuracy and speed of each inference precision (and of flip TTA) on CrackForest test.
 
 Strict and 2-px-tolerant F1 (core.analysis.evaluation, the protocol of the model cards) on
-the 46 CrackForest `test` photos at: fp32 with today's tiling (448 px tiles, 112 overlap, the
-path before issue 14), fp32 / int8 / bf16 (bf16 only where the CPU does it natively) with the
-default tiling, and optionally each with flip TTA. With --write-card the results go into the
+the 46 CrackForest `test` photos at fp32 / int8 / bf16 (bf16 only where the CPU does it
+natively), each with its default tiling (fp32: today's 448 px tiles overlapping by 112,
+exactly the path before issue 14; int8: the planned 1024 px fitted tiles), and optionally
+each with flip TTA. With --write-card the results go into the
 model card's `precision_checks`, which `--precision auto` reads: this is the one command to
 refresh them after a model is retrained:
 
@@ -31,7 +32,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("CRACKINSPECTOR_SHARED_DATA", REPO.parent / "shared" / "data"))
 RESULTS = REPO / "benchmarks" / "results" / "precision.json"
-TODAY = {"tile_size": 448, "overlap": 112, "fit": False}  # the path before issue 14
 
 
 def test_pairs() -> list:
@@ -48,9 +48,8 @@ def test_pairs() -> list:
 def configurations(tta: bool) -> list[dict]:
     from crackinspector.core.infer.hardware import native_bf16
 
-    configs = [{"name": "fp32 today", "precision": "fp32", **TODAY}]
     precisions = ["fp32", "int8"] + (["bf16"] if native_bf16() else [])
-    configs += [{"name": p, "precision": p} for p in precisions]
+    configs = [{"name": p, "precision": p} for p in precisions]
     if tta:
         configs += [{"name": f"{p} + TTA", "precision": p, "tta": True} for p in precisions]
     return configs
@@ -108,7 +107,7 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, help="first N test photos only (a smoke run)")
     parser.add_argument(
-        "--skip-today", action="store_true", help="leave out the 448/112 fp32 reference row"
+        "--only", nargs="+", help="these configurations only (the card keeps the others' checks)"
     )
     args = parser.parse_args()
 
@@ -122,7 +121,9 @@ def main() -> None:
     cpu = describe_cpu()
     print(f"{info.name} on {len(pairs)} CrackForest test photos; {cpu['cpu']}, {cpu['flags']}")
     rows = {}
-    for config in configurations(args.tta)[int(args.skip_today) :]:
+    for config in configurations(args.tta):
+        if args.only and config["name"] not in args.only:
+            continue
         res = evaluate(str(info.weights_path), config, pairs, args.threads)
         rows[config["name"]] = res
         print(
@@ -130,7 +131,7 @@ def main() -> None:
             f"{res['tolerant_f1']:.4f}  {res['seconds_per_image']:.2f} s/photo",
             flush=True,
         )
-    ref = rows.get("fp32 today", rows["fp32"])
+    ref = rows.get("fp32") or next(iter(rows.values()))
     header = ["configuration", "strict F1", "d strict", "2-px F1", "d 2-px", "s/photo", "x today"]
     table = [header]
     for name, r in rows.items():
@@ -155,8 +156,8 @@ def main() -> None:
     digest = weights_digest(info.weights_path)[:16]
     stamp = time.strftime("%Y-%m-%d")
     checks = {}
-    for name, r in rows.items():
-        if name == "fp32 today" or r.get("tta") or r["images"] != len(pairs):
+    for r in rows.values():
+        if r.get("tta") or r["images"] != len(pairs):
             continue
         checks[r["precision"]] = {
             "strict_f1": round(r["strict_f1"], 5),
@@ -169,6 +170,9 @@ def main() -> None:
             "cpu": cpu["cpu"],
             "date": stamp,
         }
+    if args.write_card:  # checks of precisions not run now stay as they were
+        old = json.loads(info.card_path.read_text(encoding="utf-8")).get("precision_checks")
+        checks = {**(old or {}), **checks}
     for p in checks:
         print(f"{p}: {'passes' if check_passes(checks, p) else 'FAILS'} the auto check")
     existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

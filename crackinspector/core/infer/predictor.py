@@ -39,14 +39,16 @@ if TYPE_CHECKING:
 BACKENDS = ("auto", "torch", "onnx")
 AUTO_CPU_BACKEND = "onnx"  # faster than torch eager on the CPU for both bundled models
 CPU_BATCH_PIXELS = 448 * 448  # per forward pass on the CPU: bigger batches gain nothing there
-# Tile planning, measured by benchmarks/bench_tiling.py (docs/BENCHMARKS.md): tiles up to
-# 1024 px, fitted to the photo (a 4000 x 3000 photo: 20 tiles of 800 x 864, 1.15 pixels
-# computed per photo pixel instead of 1.81 with 448/112), overlapping by 64 px: seam-free
-# (seam contrast 1.1, below the 1.25 one whole pass shows at the same columns), and closer to
-# one whole pass than 32 px. Bigger tiles also cost less per pixel than 448 px ones here.
+# Tile planning for int8, measured by benchmarks/bench_tiling.py and bench_speed.py
+# (docs/BENCHMARKS.md): tiles up to 1024 px, fitted to the photo (a 4000 x 3000 photo: 20
+# tiles of 800 x 864, 1.15 pixels computed per photo pixel instead of 1.81 with 448/112),
+# overlapping by 64 px (seam-free: seam contrast 1.1, below the 1.2 one whole pass shows at
+# the same columns). int8 activations are a quarter of fp32's, so these tiles stay within
+# the memory of today's fp32 path; fp32 tiles of this size would need ~360 MB more, so fp32
+# (and bf16/fp16) keep today's plan (the card's tile, a quarter overlap, unfitted), which
+# also keeps fp32 exactly today's numbers.
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 64
-PLANNED_FROM = 256
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -139,14 +141,13 @@ def default_batch_size(device: torch.device, tile: int) -> int:
     return max(1, CPU_BATCH_PIXELS // (tile * tile))
 
 
-def default_tiling(card_tile: int) -> tuple[int, int | None]:
-    """(tile, overlap) for a model whose card says `card_tile`: the measured plan
-    (`DEFAULT_TILE`, or the card's tile if larger, with `DEFAULT_OVERLAP`); a card tile below
-    `PLANNED_FROM` (small test and demo models, meant to be cut into many tiles) keeps its
-    own tile and a quarter-tile overlap (None)."""
-    if card_tile < PLANNED_FROM:
-        return int(card_tile), None
-    return max(int(card_tile), DEFAULT_TILE), DEFAULT_OVERLAP
+def default_tiling(card_tile: int, precision: str) -> tuple[int, int | None, bool]:
+    """(tile, overlap, fit) by default: int8 the measured plan (`DEFAULT_TILE`, or the card's
+    tile if larger, `DEFAULT_OVERLAP`, fitted); other precisions today's plan (the card's
+    tile, a quarter-tile overlap (None), not fitted)."""
+    if precision == "int8":
+        return max(int(card_tile), DEFAULT_TILE), DEFAULT_OVERLAP, True
+    return int(card_tile), None, False
 
 
 def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
@@ -208,10 +209,6 @@ class Predictor:
         self.precision_reason = choice.reason
 
         self.threshold = float(card.threshold)
-        planned_tile, planned_overlap = default_tiling(card.tile_size)
-        self.tile_size = int(tile_size) if tile_size else planned_tile
-        self.overlap: int | None = planned_overlap if overlap is None else int(overlap)
-        self.fit_tiles = True  # shrink tiles to the photo (tiling.fitted_side)
         self.tta = bool(tta)
         self.channels_last = True
         self.onnx_exported = False
@@ -229,6 +226,10 @@ class Predictor:
                 torch.set_num_threads(self.threads)  # torch's pool is per process
             self._model = load_model(self.info, "cpu")
             self._place_model(self.device)
+        planned_tile, planned_overlap, fit = default_tiling(card.tile_size, self.precision)
+        self.tile_size = int(tile_size) if tile_size else planned_tile
+        self.overlap: int | None = planned_overlap if overlap is None else int(overlap)
+        self.fit_tiles = fit  # shrink tiles to the photo (tiling.fitted_side)
         self.batch_size = (
             int(batch_size) if batch_size else default_batch_size(self.device, self.tile_size)
         )
