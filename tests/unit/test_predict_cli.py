@@ -93,7 +93,8 @@ def test_predict_in_process(
     # the mask holds exactly the cracks analyse() lists for the model's map at the card's
     # threshold, at full size, and the summary's numbers are analyse()'s
     predictor = Predictor(tiny_model_path)
-    m = analyse(predictor.predict(read_image(inputs / "074.jpg")), AnalysisSettings(0.5))
+    photo = read_image(inputs / "074.jpg")
+    m = analyse(predictor.predict(photo), AnalysisSettings(0.5), image=photo)
     mask = np.asarray(Image.open(out / "074_mask.png")) == 255
     assert np.array_equal(mask, m.labels > 0)
     assert float(rows[1]["crack_pixel_percent"]) == pytest.approx(m.crack_area_pct, abs=1e-3)

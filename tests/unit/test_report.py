@@ -18,12 +18,11 @@ import numpy as np
 import pypdf
 import pytest
 
-from crackinspector.core.analysis.measure import measure_mask
-from crackinspector.core.analysis.severity import PRESETS
+from crackinspector.core.analysis.analyse import AnalysisSettings, analyse
+from crackinspector.core.analysis.severity import BELOW_RESOLUTION, PRESETS
 from crackinspector.core.io.imageio import read_image, read_mask
 from crackinspector.core.pipeline.engine import MaskFolderSource
 from crackinspector.core.pipeline.export import ExportOptions, run_export
-from crackinspector.core.report.model import table_order
 from crackinspector.core.report.overlay import render_overlay
 
 STEMS = ["001", "081", "097"]
@@ -46,9 +45,11 @@ def exported(crackforest, tmp_path_factory):
 
 
 def _truth(crackforest, stem):
-    return measure_mask(
-        read_mask(crackforest / "masks" / f"{stem}.png"), MM, severity=PRESETS["concrete"]
-    )
+    """What the export must report: analyse() of the mask as the map, with the photo."""
+    mask = read_mask(crackforest / "masks" / f"{stem}.png").astype(np.float32)
+    settings = AnalysisSettings(0.5, mm_per_px=MM, severity=PRESETS["concrete"])
+    photo = read_image(crackforest / "images" / f"{stem}.jpg")
+    return analyse(mask, settings, image=photo)
 
 
 def test_result_lists_the_broken_file_and_goes_on(exported) -> None:
@@ -123,11 +124,12 @@ def test_json_and_csv_agree_with_the_measurements(exported) -> None:
         assert entry["crack_area_px"] == m.crack_area_px
         assert entry["severity_counts"] == m.severity_counts
         for cls, n in m.severity_counts.items():
-            assert int(row[f"count_{cls}"]) == n
+            column = "count_below_resolution" if cls == BELOW_RESOLUTION else f"count_{cls}"
+            assert int(row[column]) == n
         mine = [r for r in cracks if r["file"] == f"{stem}.jpg"]
         assert len(mine) == m.n_cracks == len(entry["cracks"])
-        # tables list the most severe crack first, then the longest
-        for c, jc, rc in zip(table_order(m), entry["cracks"], mine, strict=True):
+        # tables list the cracks in analyse()'s order: most severe first, then the longest
+        for c, jc, rc in zip(m.cracks, entry["cracks"], mine, strict=True):
             assert jc["id"] == c.id == int(rc["crack_id"])
             assert jc["length_px"] == pytest.approx(c.length_px, abs=1e-3)
             assert float(rc["length_mm"]) == pytest.approx(c.length_px * MM, abs=1e-3)

@@ -24,7 +24,6 @@ from crackinspector.core.infer.predictor import Predictor
 from crackinspector.core.io.imageio import read_image, read_mask
 from crackinspector.core.pipeline.engine import MaskFolderSource
 from crackinspector.core.pipeline.export import ExportOptions, run_export
-from crackinspector.core.report.model import table_order
 from crackinspector.core.report.overlay import render_overlay
 
 
@@ -53,20 +52,12 @@ def test_no_two_labels_overlap_on_a_busy_photo(busy) -> None:
         assert not overlaps(a, b), (a, b)
     for x0, y0, x1, y1 in drawn.labels:
         assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
-    # priority: labels go to cracks in table order (most severe, then longest); the first
-    # crack always gets one, and a crack is only skipped for lack of room
-    order = [c.id for c in table_order(m)]
+    # priority: labels go to cracks in table order (analyse(): most severe, then longest);
+    # the first crack always gets one, and a crack is only skipped for lack of room
+    order = [c.id for c in m.cracks]
     assert drawn.labelled[0] == order[0]
     assert drawn.labelled == sorted(drawn.labelled, key=order.index)
     assert len(drawn.labelled) < min(m.n_cracks, 40)  # some were left out on this photo
-
-
-def test_tables_sort_by_severity_then_length(busy) -> None:
-    _, m = busy
-    rank = {n: i for i, n in enumerate(m.severity_scale.names)}
-    keys = [(-rank[c.severity], -c.length_px) for c in table_order(m)]
-    assert keys == sorted(keys)
-    assert len({c.severity for c in m.cracks}) > 1  # the order is not only by length
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +70,9 @@ def calibrated_export(crackforest, tmp_path_factory):
     widths = {}
     for stem in ("001", "081", "097", "104"):
         shutil.copy(crackforest / "images" / f"{stem}.jpg", site / f"{stem}.jpg")
-        widths[stem] = analyse(
-            None, AnalysisSettings(0.5), mask=read_mask(crackforest / "masks" / f"{stem}.png")
-        ).max_width_px
+        mask = read_mask(crackforest / "masks" / f"{stem}.png").astype(np.float32)
+        photo = read_image(crackforest / "images" / f"{stem}.jpg")
+        widths[stem] = analyse(mask, AnalysisSettings(0.5), image=photo).max_width_px
     wide, narrow = max(widths, key=widths.get), min(widths, key=widths.get)
     assert widths[wide] > widths[narrow]
     cal = FolderCalibration(site, Calibration(0.1))
@@ -143,9 +134,11 @@ def test_model_row_and_confidence_column_with_a_real_model(crackforest, tiny_mod
     assert doc["model"]["runtime"] == "CPU (ONNX)"
 
     # confidence per crack: the value analyse() gives, in JSON, CSV, HTML and PDF
-    m = analyse(predictor.predict(read_image(photos[0])), AnalysisSettings(0.6, min_area_px=30))
+    photo = read_image(photos[0])
+    m = analyse(predictor.predict(photo), AnalysisSettings(0.6, min_area_px=30), image=photo)
     assert m.n_cracks > 0
-    want = [c.confidence for c in table_order(m)]
+    want = [c.confidence for c in m.cracks]
+    assert None not in want  # a model's map gives every crack a confidence
     got = [c["confidence"] for c in doc["images"][0]["cracks"]]
     assert got == [None if v is None else round(v, 3) for v in want]
     with open(out / "cracks.csv", newline="", encoding="utf-8") as fh:

@@ -219,7 +219,7 @@ class _Engine:
             with contextlib.suppress(OSError):  # a full cache never fails a run
                 self.cache.put(to_cache[0], to_cache[1], prob, to_cache[2])
         settings = replace(self.s.analysis, mm_per_px=job.mm_per_px)
-        measurement = analyse(prob, settings)
+        measurement = analyse(prob, settings, image=np.asarray(image))  # widths from the photo
         rec.measurement = measurement
         rec.seconds = time.perf_counter() - start
         rec.exported = measurement.n_cracks > 0 or not self.s.only_cracked

@@ -214,7 +214,12 @@ def run_export(
         "overlay": options.overlays or "html" in formats, "mask": options.masks,
         "prob": options.prob}[k]}  # fmt: skip
     settings = EngineSettings(
-        AnalysisSettings(threshold, options.min_area_px, options.min_confidence, None, scale),
+        AnalysisSettings(
+            threshold=threshold,
+            min_area_px=options.min_area_px,
+            min_confidence=options.min_confidence,
+            severity=scale,
+        ),
         files=files,
         only_cracked=options.only_cracked,
         figures="pdf" in formats,

@@ -97,7 +97,11 @@ def run_predict(
         raise CrackInspectorError(f"threshold must be between 0 and 1, got {threshold}")
     files = dict(PREDICT_FILES, **({"prob": PROB_FILE} if options.save_prob else {}))
     settings = EngineSettings(
-        AnalysisSettings(threshold, options.min_area_px, options.min_confidence),
+        AnalysisSettings(
+            threshold=threshold,
+            min_area_px=options.min_area_px,
+            min_confidence=options.min_confidence,
+        ),
         files=files,
         overlap=options.overlap,
     )

@@ -36,8 +36,7 @@ def _href(rel: str) -> str:
 
 
 def _swatch(doc: dict[str, Any], cls: str) -> str:
-    sev = doc["settings"]["severity"]
-    r, g, b = sev["colors"][sev["classes"].index(cls)]
+    r, g, b = text.severity_color(doc, cls)
     return f'<span class="sw" style="background:rgb({r},{g},{b})"></span>{_e(cls)}'
 
 
@@ -132,9 +131,9 @@ def _section(doc: dict[str, Any], img: dict[str, Any]) -> list[str]:
                 f"<td>{c['widest_point'][0]}, {c['widest_point'][1]}</td></tr>"
             )
         out.append("</table>")
-    unlisted = text.unlisted_line(doc, img)
-    if unlisted:
-        out.append(f'<p class="sub">{_e(unlisted)}</p>')
+    for line in (img.get("filtered_note"), img.get("resolution_note")):
+        if line:
+            out.append(f'<p class="sub">{_e(line)}</p>')
     out.append("</section>")
     return out
 

@@ -13,7 +13,11 @@ from typing import Any
 
 from crackinspector import __version__
 from crackinspector.core.analysis.measure import Crack, ImageMeasurement
-from crackinspector.core.analysis.severity import SeverityScale
+from crackinspector.core.analysis.severity import (
+    BELOW_RESOLUTION,
+    BELOW_RESOLUTION_COLOR,
+    SeverityScale,
+)
 
 SCHEMA_VERSION = 1
 PX_DIGITS = 3
@@ -97,17 +101,11 @@ def crack_entry(crack: Crack) -> dict[str, Any]:
     }
 
 
-def table_order(measurement: ImageMeasurement) -> list[Crack]:
-    """Cracks as the report tables list them: most severe class first, then longest first
-    (ties by id), so the crack that matters is on top and specks never bury it."""
-    rank = {name: i for i, name in enumerate(measurement.severity_scale.names)}
-    return sorted(measurement.cracks, key=lambda c: (-rank[c.severity], -c.length_px, c.id))
-
-
 MEASUREMENT_KEYS = (
     "width", "height", "mm_per_px", "calibration_source", "n_cracks", "crack_area_px",
     "crack_area_pct", "crack_area_mm2", "total_length_px", "total_length_mm", "max_width_px",
     "max_width_mm", "severity_counts", "specks_removed", "low_confidence_removed",
+    "resolution_note", "filtered_note",
 )  # fmt: skip
 
 
@@ -146,7 +144,10 @@ def image_entry(rec: ImageRecord) -> dict[str, Any]:
             "severity_counts": m.severity_counts,
             "specks_removed": m.specks_removed,
             "low_confidence_removed": m.low_confidence_removed,
-            "cracks": [crack_entry(c) for c in table_order(m)],
+            "resolution_note": m.resolution_note,
+            "filtered_note": m.filtered_note,
+            # analyse() orders cracks as every table lists them: worst class, then longest
+            "cracks": [crack_entry(c) for c in m.cracks],
         }
     )
     return entry
@@ -226,21 +227,6 @@ def model_row(doc: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def unlisted_line(doc: dict[str, Any], img: dict[str, Any]) -> str:
-    """'14 marks under 20 px not listed' (and those under the minimum confidence); '' if none."""
-    st = doc["settings"]
-    parts = []
-    if img.get("specks_removed"):
-        n = img["specks_removed"]
-        parts.append(f"{n} mark{'s' if n != 1 else ''} under {st['min_area_px']} px")
-    if img.get("low_confidence_removed"):
-        n = img["low_confidence_removed"]
-        parts.append(
-            f"{n} mark{'s' if n != 1 else ''} under confidence {st.get('min_confidence', 0):.2f}"
-        )
-    return (" and ".join(parts) + " not listed") if parts else ""
-
-
 def fmt_px_mm(px: float | None, mm: float | None, px_digits: int = 1, mm_digits: int = 2) -> str:
     """'123.4 px (12.34 mm)', or '123.4 px' without a calibration; '-' for nothing."""
     if px is None:
@@ -265,3 +251,11 @@ def max_width_text(s: dict[str, Any]) -> str:
 
 def confidence_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def severity_color(doc: dict[str, Any], name: str) -> tuple[int, ...]:
+    """The RGB colour of a class of the report's scale (grey for 'below resolution')."""
+    sev = doc["settings"]["severity"]
+    if name == BELOW_RESOLUTION or name not in sev["classes"]:
+        return BELOW_RESOLUTION_COLOR
+    return tuple(sev["colors"][sev["classes"].index(name)])

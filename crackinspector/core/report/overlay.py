@@ -17,13 +17,13 @@ every crack, so a dropped label loses nothing but clutter.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from crackinspector.core.analysis.measure import Crack, ImageMeasurement
-from crackinspector.core.report.model import table_order
 
 MAX_LABELS = 40  # the first cracks in table order get labels; more would hide the photo
 CRACK_RED = (255, 0, 0)
@@ -83,10 +83,16 @@ def _overlaps(a: Box, b: Box) -> bool:
 
 
 def _place_label(
-    anchor: tuple[int, int], size: tuple[int, int], gap: int, shape: tuple[int, int], taken: list
+    anchor: tuple[int, int],
+    size: tuple[int, int],
+    gap: int,
+    shape: tuple[int, int],
+    taken: list[Box],
+    rings: Sequence[Box] = (),
 ) -> Box | None:
     """The first of eight spots around the anchor (right, left, above, below, then the
-    corners) inside the photo that overlaps no label in `taken`; None when all do."""
+    corners) inside the photo that overlaps no label in `taken`, preferring one that also
+    leaves the rings free; None when every spot overlaps a label."""
     (ax, ay), (tw, th) = anchor, size
     h, w = shape
     if tw > w or th > h:
@@ -101,13 +107,15 @@ def _place_label(
         (ax + gap, ay + gap),
         (ax - gap - tw, ay + gap),
     ]
+    boxes = []
     for x, y in candidates:
         x = int(min(max(x, 0), w - tw))
         y = int(min(max(y, 0), h - th))
-        box = (x, y, x + tw, y + th)
-        if not any(_overlaps(box, other) for other in taken):
-            return box
-    return None
+        boxes.append((x, y, x + tw, y + th))
+    free = [b for b in boxes if not any(_overlaps(b, other) for other in taken)]
+    clear = [b for b in free if not any(_overlaps(b, r) for r in rings)]
+    picks = clear or free
+    return picks[0] if picks else None
 
 
 def _outline(out: np.ndarray, labels_img: np.ndarray, c: Crack, color, outline_px: int) -> None:
@@ -157,23 +165,28 @@ def render_overlay(
 
 
 def _draw_labels(result: Overlay, measurement: ImageMeasurement) -> None:
+    """Rings at the widest points first, then the labels on top (see the module docstring)."""
     out, outline_px = result.image, result.outline_px
     h, w = out.shape[:2]
     font = cv2.FONT_HERSHEY_SIMPLEX
     font_scale = max(0.4, min(h, w) / 900)
     thickness = max(1, round(font_scale * 1.5))
     pad = max(2, round(3 * font_scale))
-    for c in table_order(measurement)[:MAX_LABELS]:
+    chosen = list(measurement.cracks[:MAX_LABELS])  # analyse(): worst, then longest first
+    radii = []
+    for c in chosen:
         x, y = c.widest_point
         r = round(c.max_width_px / 2 + 3 + outline_px)
         cv2.circle(out, (x, y), r, (255, 255, 255), outline_px, cv2.LINE_8)
         e = r + outline_px
         result.marks.append((max(x - e, 0), max(y - e, 0), min(x + e + 1, w), min(y + e + 1, h)))
+        radii.append(r)
+    rings = list(result.marks)
+    for c, r in zip(chosen, radii, strict=True):
         text = width_text(c)
         (tw, th), base = cv2.getTextSize(text, font, font_scale, thickness)
-        box = _place_label(
-            (x, y), (tw + 2 * pad, th + base + 2 * pad), r + 2, (h, w), result.labels
-        )
+        size = (tw + 2 * pad, th + base + 2 * pad)
+        box = _place_label(c.widest_point, size, r + 2, (h, w), result.labels, rings)
         if box is None:
             continue
         result.labels.append(box)

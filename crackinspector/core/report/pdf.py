@@ -121,8 +121,7 @@ def _summary_page(pdf: FPDF, doc: dict[str, Any]) -> None:
     )  # fmt: skip
     pdf.ln(3)
     _heading(pdf, "Cracks by severity", 11)
-    sev = st["severity"]
-    colors = [tuple(c) for c in sev["colors"]]
+    colors: list[tuple[int, ...] | None] = [text.severity_color(doc, c) for c in s["by_severity"]]
     _table(
         pdf,
         ["Class", "", "Cracks"],
@@ -183,14 +182,15 @@ def _image_section(pdf: FPDF, doc: dict[str, Any], img: dict[str, Any], figure: 
         h = w * ratio
         pdf.image(io.BytesIO(figure), x=MARGIN + (avail_w - w) / 2, w=w, h=h)
         pdf.ln(3)
-    unlisted = text.unlisted_line(doc, img)
+    unlisted = img.get("filtered_note")
     if not img["cracks"]:
         pdf.cell(0, 5, "No cracks found.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         if unlisted:
             pdf.cell(0, 5, _t(unlisted), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
-    sev = doc["settings"]["severity"]
-    colors = [tuple(sev["colors"][sev["classes"].index(c["severity"])]) for c in img["cracks"]]
+    colors: list[tuple[int, ...] | None] = [
+        text.severity_color(doc, c["severity"]) for c in img["cracks"]
+    ]
     rows = [
         [
             str(c["id"]),
@@ -213,9 +213,10 @@ def _image_section(pdf: FPDF, doc: dict[str, Any], img: dict[str, Any], figure: 
         (8, 5, 18, 11, 34, 31, 31, 29, 19),
         colors,
     )  # fmt: skip
-    if unlisted:
-        pdf.ln(1)
-        pdf.cell(0, 5, _t(unlisted), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for line in (unlisted, img.get("resolution_note")):
+        if line:
+            pdf.ln(1)
+            pdf.multi_cell(0, 5, _t(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def render_pdf(doc: dict[str, Any], figures: Mapping[str, bytes]) -> bytes:

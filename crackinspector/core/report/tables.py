@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from crackinspector.core.analysis.severity import BELOW_RESOLUTION
 from crackinspector.core.io.atomic import atomic_open, atomic_write_text
 
 IMAGE_COLUMNS = [
@@ -34,6 +35,7 @@ CRACK_COLUMNS = [
     "bbox_x", "bbox_y", "bbox_w", "bbox_h", "junctions", "end_points", "gaps", "gap_px",
 ]  # fmt: skip
 FILE_COLUMNS = ["overlay", "mask", "prob"]
+BELOW_COLUMN = "count_below_resolution"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -73,13 +75,14 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Mapping[str, Any
 
 def image_rows(doc: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     classes = doc["settings"]["severity"]["classes"]
-    header = IMAGE_COLUMNS + [f"count_{c}" for c in classes] + FILE_COLUMNS
+    header = IMAGE_COLUMNS + [f"count_{c}" for c in classes] + [BELOW_COLUMN] + FILE_COLUMNS
     rows = []
     for img in doc["images"]:
         row = {k: img.get(k) for k in IMAGE_COLUMNS}
         counts = img.get("severity_counts") or {}
         for c in classes:
             row[f"count_{c}"] = counts.get(c, "") if img["status"] == "ok" else ""
+        row[BELOW_COLUMN] = counts.get(BELOW_RESOLUTION, 0) if img["status"] == "ok" else ""
         for k in FILE_COLUMNS:
             row[k] = img["files"].get(k, "")
         rows.append(row)
