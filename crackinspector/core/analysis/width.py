@@ -13,8 +13,12 @@ PROFILE_REACH mask widths on either side (MIN_REACH..MAX_REACH px), and measured
   and the end of the profile, and the background is the mean of the two sides;
 - the width is the distance between the two points where the profile falls to the level
   midway between background and crack, each found by linear interpolation between samples
-  (the full width at half maximum). For a blurred edge the midway level sits on the true
-  edge whatever the blur, which is why this level gives the least width error.
+  (the full width at half maximum). A second pass refines both levels: the background
+  becomes each side's median beyond its first crossing (the minimum alone is the brightest
+  grain of a coarse surface), and for cracks at least CORE_MIN_PX wide the crack level
+  becomes the median of the middle half between the crossings (not one noisy maximum).
+  For a blurred edge the midway level sits on the true edge whatever the blur, which is
+  why this level gives the least width error.
 
 Evidence ("width methods"):
 - "intensity" (the default when the photo is given): the photo's darkness, 1 - grey. A
@@ -49,6 +53,7 @@ MAX_REACH = 48.0
 METHODS = ("auto", "intensity", "probability", "mask")
 DEFAULT_METHOD = "auto"  # intensity with the photo, mask without
 MIN_CONTRAST = {"intensity": 0.03, "probability": 0.15}  # peak minus background
+CORE_MIN_PX = 6.0  # from this first-pass width on, the crack level is the core's median
 MAX_OVER_MASK = 1.5  # a profile wider than this many mask widths (+1 px) is not the crack
 ALONG = (-2.0, -1.0, 0.0, 1.0, 2.0)  # px along the crack: profiles averaged per sample
 SMOOTH_RADIUS = 2  # px: skeleton neighbours averaged into each pixel's width
@@ -172,8 +177,7 @@ def _measure(
     clipped = np.where(inside, profile, -np.inf)  # beyond the reach: below any level
     dl, fl = _crossing(clipped, level, peak_at, -1)
     dr, fr = _crossing(clipped, level, peak_at, +1)
-    # second pass: the background is the median of each side beyond its first crossing
-    # (the minimum alone is the brightest grain of a coarse surface)
+    # second pass (see the module docstring): median background, core crack level
     gap = 1.0 / PROFILE_STEP
     out_l = inside & (idx < (peak_at - dl - gap)[:, None])
     out_r = inside & (idx > (peak_at + dr + gap)[:, None])
@@ -181,6 +185,10 @@ def _measure(
     mr = _nanmedian(np.where(out_r, profile, np.nan))
     bl, br = np.where(np.isfinite(ml), ml, bl), np.where(np.isfinite(mr), mr, br)
     background = np.where(sides, (bl + br) / 2, 0.0)
+    core = np.abs(idx - peak_at[:, None]) <= ((dl + dr) / 4)[:, None]
+    core_med = _nanmedian(np.where(core, profile, np.nan))
+    wide = (dl + dr) * PROFILE_STEP >= CORE_MIN_PX
+    peak = np.where(wide & np.isfinite(core_med), core_med, peak)
     level = (peak + background) / 2
     dl, fl = _crossing(clipped, level, peak_at, -1)
     dr, fr = _crossing(clipped, level, peak_at, +1)
