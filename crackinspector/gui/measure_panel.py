@@ -159,7 +159,9 @@ class MeasurePanel(QWidget):
         self.scale_combo.addItem("auto (concrete if calibrated, else pixels)", "auto")
         for name, scale in PRESETS.items():
             self.scale_combo.addItem(f"{name} ({scale.unit})", name)
+        self.scale_combo.addItem("this inspection's table (Review → Severity classes)", "custom")
         self.scale_combo.setToolTip("\n".join(s.describe() for s in PRESETS.values()))
+        self._sync_scale_combo()
         self.scale_combo.currentIndexChanged.connect(self._scale_changed)
         sform.addRow("Severity", self.scale_combo)
         self.min_area_spin = QSpinBox()
@@ -208,6 +210,7 @@ class MeasurePanel(QWidget):
         self._show_totals()
         measurements.measured.connect(self._measured)
         state.current_changed.connect(self._current_changed)
+        state.settings_changed.connect(self._sync_scale_combo)
 
     @property
     def image_path(self) -> Path | None:
@@ -321,6 +324,14 @@ class MeasurePanel(QWidget):
         self.crackSelected.emit(self.selected_crack())
 
     # ----------------------------------------------------------------- scale
+    def _sync_scale_combo(self) -> None:
+        """Show the state's choice (a table saved with the inspection selects 'custom')."""
+        index = self.scale_combo.findData(self.state.severity)
+        if index >= 0 and index != self.scale_combo.currentIndex():
+            self.scale_combo.blockSignals(True)
+            self.scale_combo.setCurrentIndex(index)
+            self.scale_combo.blockSignals(False)
+
     def _scale_changed(self) -> None:
         choice = self.scale_combo.currentData()
         scale = PRESETS.get(choice)
@@ -329,6 +340,11 @@ class MeasurePanel(QWidget):
             self.message.setText(
                 f"'{choice}' needs a calibration: this image shows the 'pixels' scale. "
                 "Enter mm per pixel below and Save."
+            )
+        elif choice == "custom" and self.state.custom_severity is None:
+            self.message.setText(
+                "This inspection has no severity table yet (Review → Severity classes…); "
+                "the 'auto' scale is used."
             )
         else:
             self.message.setText("")

@@ -195,14 +195,13 @@ class AppState(QObject):
 
     @property
     def severity(self) -> str:
-        """'auto' (concrete if calibrated, else pixels) or a preset name."""
+        """'auto' (concrete if calibrated, else pixels), 'custom' (the inspection's own
+        table, as 'auto' while it has none) or a preset name."""
         return self._severity
 
     def set_severity(self, choice: str) -> None:
         if choice not in SEVERITY_CHOICES:
             raise ValueError(f"unknown severity scale {choice!r}")
-        if choice == "custom" and self._custom_severity is None:
-            raise ValueError("no custom severity table saved with this inspection")
         if choice != self._severity:
             self._severity = choice
             self.settings_changed.emit()
@@ -225,7 +224,9 @@ class AppState(QObject):
 
     def severity_scale(self, calibrated: bool) -> SeverityScale:
         """The scale in use for a photo; a mm scale falls back to pixels when uncalibrated."""
-        if self._severity == "auto":
+        if self._severity == "auto" or (
+            self._severity == "custom" and self._custom_severity is None
+        ):  # 'custom' without a table in this inspection: as 'auto'
             return default_scale(calibrated)
         if self._severity == "custom" and self._custom_severity is not None:
             scale = self._custom_severity
@@ -306,8 +307,6 @@ class AppState(QObject):
             self._custom_severity = store.severity()
             if self._custom_severity is not None:
                 self._severity = "custom"
-        if self._severity == "custom" and self._custom_severity is None:
-            self._severity = "auto"
         self.store_changed.emit(self._store)
 
     def close_store(self) -> None:

@@ -101,6 +101,7 @@ def test_details_severity_table_resolution_and_confidence(make_window, photo_fol
     assert saved.names == ("fine", "open", "wide") and saved.limits == (1.0, 2.5)
     assert saved.colors[2] == (128, 0, 255)
     assert window.state.analysis_settings(first).severity == saved
+    assert window.measure_panel.scale_combo.currentData() == "custom"
     assert [r[0] for r in review.panel.legend.rows] == ["fine", "open", "wide"]
     assert review.panel.legend.rows[1][1] == "1 – 2.5 mm"
     # the legend over the viewer shows the same classes

@@ -332,6 +332,12 @@ class ReviewController(QObject):
         if session is None or result is None:
             return
         session.set_model(self._model_mask(result), threshold=self.state.threshold)
+        if session.edited:
+            self.window.status.showMessage(
+                f"{session.photo.name}: the mask is edited by hand, the threshold does not "
+                "change it (Review → Reset mask to model)",
+                6000,
+            )
         if self._layer_session is session and not session.edited:
             self.layer.set_mask(session.mask)  # the model's mask, shown while a tool is on
         self._show_photo()
