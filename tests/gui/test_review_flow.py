@@ -17,9 +17,11 @@ from gui_support import (  # noqa: F401 - fixtures
     wait_measured,
 )
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from review_support import drag, key, open_reviewing
 
 from crackinspector.core.review import ACCEPTED, CORRECTED, FALSE_ALARM, FOLLOW_UP, open_store
+from crackinspector.gui.image_list import REVIEW_BADGES
 
 
 def shown_names(window) -> list[str]:
@@ -74,6 +76,20 @@ def test_review_keys_filter_progress_and_restart(make_window, photo_folder, qtbo
         CORRECTED,
         "unreviewed",
     ]
+    # ... and is painted: the accepted badge's green in the first thumbnail's corner
+    view = window.list_view
+    image = view.viewport().grab(view.visualRect(model.index(0))).toImage()
+    green = QColor(REVIEW_BADGES["accepted"][1])
+    corner = [
+        image.pixelColor(x, y)
+        for x in range(image.width() // 2, image.width())
+        for y in range(image.height() // 2, image.height())
+    ]
+    assert any(c == green for c in corner)
+    blank = view.viewport().grab(view.visualRect(model.index(4))).toImage()
+    assert not any(
+        blank.pixelColor(x, y) == green for x in range(blank.width()) for y in range(blank.height())
+    )
     combo = review.panel.filter_combo
     for fid, expected in (
         ("accepted", ["001.jpg"]),
