@@ -44,7 +44,6 @@ from .config import TrainConfig
 from .distributed import DistInfo, broadcast_flag, cleanup, init_distributed, shard, sum_across
 from .events import EventWriter, read_events
 from .losses import make_loss
-from .names import bundled_names
 from .plan import (
     DataPlan,
     plan_data,
@@ -141,19 +140,12 @@ def exported_by_run(run_dir: Path) -> set[Path]:
 
 
 def check_model_target(cfg: TrainConfig, run_dir: Path, force: bool) -> None:
-    """Refuse to replace a model of the same name that this run did not write itself."""
+    """The registry's rule for a new model's name (not a bundled model's, which would hide
+    it; no existing model replaced without --force), except that a run may replace the
+    model it exported itself (a stopped run resumed to its end)."""
     target = model_target(cfg, run_dir)
-    if target.stem in bundled_names():
-        raise tdata.DataError(
-            f"{target.stem!r} is the name of a bundled model, which would hide the trained "
-            "one; give another --name"
-        )
-    if force or not target.exists() or target.resolve() in exported_by_run(run_dir):
-        return
-    raise tdata.DataError(
-        f"{target}: a model named {target.stem!r} already exists; give another --name "
-        "or --force to replace it"
-    )
+    own = target.exists() and target.resolve() in exported_by_run(run_dir)
+    registry.check_import_name(target.stem, target.parent, force=force or own)
 
 
 def make_optimiser(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:

@@ -81,7 +81,8 @@ def test_bad_pairs_are_skipped_by_name_and_the_run_goes_on(bad_data, tmp_path):
         [str(BIN / "crackinspector-train"), *args], capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 1
-    assert "a model named 'mine' already exists" in proc.stderr and "--force" in proc.stderr
+    assert f"{models / 'mine.safetensors'}: a model of this name exists" in proc.stderr
+    assert "--force" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert (models / "mine.safetensors").read_bytes() == b"an older model of the same name"
 
@@ -116,7 +117,7 @@ def test_a_bundled_models_name_is_refused_before_training(crackforest, tmp_path,
             str(tmp_path / "run"), "--export-dir", str(tmp_path / "m"), "--force"]  # fmt: skip
     assert train_main([*args, "--name", "unet-resnet34"]) == 1
     err = capsys.readouterr().err
-    assert "'unet-resnet34' is the name of a bundled model" in err and "--name" in err
+    assert "unet-resnet34: is the name of a bundled model" in err and "--name" in err
     assert not (tmp_path / "run" / "events.jsonl").exists()  # refused before anything ran
 
 
