@@ -7,6 +7,7 @@ shortcut is defined once and the help can never drift from what the keys really 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import qtawesome as qta
@@ -91,9 +92,11 @@ class Actions:
         return list(self._all.items())
 
 
-def shortcut_rows(actions: Actions) -> list[tuple[str, str]]:
+def shortcut_rows(actions: Actions, extra: Iterable[QAction] = ()) -> list[tuple[str, str]]:
+    """(command, keys) of every action with a shortcut; `extra`: actions kept outside the
+    table (the Review menu's, gui/review/controller.py)."""
     rows = []
-    for _, action in actions.items():
+    for action in [a for _, a in actions.items()] + list(extra):
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
         if keys:
             rows.append((action.text().replace("&", ""), ",  ".join(keys)))
@@ -103,10 +106,10 @@ def shortcut_rows(actions: Actions) -> list[tuple[str, str]]:
 class ShortcutsDialog(QDialog):
     """Help -> Keyboard shortcuts: generated from the live actions."""
 
-    def __init__(self, actions: Actions, parent=None) -> None:
+    def __init__(self, actions: Actions, parent=None, extra: Iterable[QAction] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = shortcut_rows(actions)
+        rows = shortcut_rows(actions, extra)
         table = QTableWidget(len(rows), 2, self)
         table.setHorizontalHeaderLabels(["Command", "Keys"])
         table.verticalHeader().setVisible(False)

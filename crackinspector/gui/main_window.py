@@ -296,7 +296,9 @@ class MainWindow(QMainWindow):
         a.cancel.triggered.connect(self.cancel_analysis)
         a.add_model.triggered.connect(self._choose_model_file)
         a.train.triggered.connect(self.training_ui.open_wizard)
-        a.shortcuts.triggered.connect(lambda: ShortcutsDialog(self.commands, self).exec())
+        a.shortcuts.triggered.connect(
+            lambda: ShortcutsDialog(self.commands, self, self.review.actions.values()).exec()
+        )
         a.about.triggered.connect(self.about)
         self.train_model_action.triggered.connect(self.training_ui.open_wizard)
         self.training_runs_action.triggered.connect(self.training_ui.open_runs)

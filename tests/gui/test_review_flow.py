@@ -21,6 +21,7 @@ from PySide6.QtGui import QColor
 from review_support import drag, key, open_reviewing
 
 from crackinspector.core.review import ACCEPTED, CORRECTED, FALSE_ALARM, FOLLOW_UP, open_store
+from crackinspector.gui.actions import ShortcutsDialog, shortcut_rows
 from crackinspector.gui.image_list import REVIEW_BADGES
 
 
@@ -166,3 +167,15 @@ def test_second_process_makes_the_store_read_only(make_window, photo_folder, qtb
         holder.stdin.write("\n")
         holder.stdin.flush()
         holder.wait(30)
+
+
+def test_review_keys_are_in_the_shortcuts_help(make_window, qtbot):
+    window = make_window()
+    extra = window.review.actions.values()
+    rows = dict(shortcut_rows(window.commands, extra))
+    assert rows["Accept findings"] == "A" and rows["False alarm (no cracks)"] == "F"
+    assert rows["Next unreviewed photo"].split(",  ") == ["Space", "N"]
+    assert rows["Fit to window"] == "0"  # F is the review's now
+    dialog = ShortcutsDialog(window.commands, window, extra)
+    qtbot.addWidget(dialog)
+    assert dialog.table.rowCount() == len(rows)
