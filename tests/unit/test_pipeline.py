@@ -262,6 +262,19 @@ def test_predict_on_a_full_disk_stops_with_one_line(
     assert_only_complete_files(full)
 
 
+def test_predict_on_a_disk_full_from_the_start(
+    tmpfs, crackforest, tiny_model_path, tmp_path, capsys
+):
+    full = tmpfs("full0", "size=8k")
+    (full / "filler").write_bytes(b"x" * 8192)  # the probe (an empty file) still succeeds
+    photos = copy_photos(crackforest, tmp_path / "photos", STEMS[:1])
+    rc = main(["predict", str(photos), "--out", str(full), "--model", str(tiny_model_path), "-q"])
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert rc == 1 and len(err) == 1, err
+    assert err[0] == f"crackinspector: error: {full}: cannot write here: no space left on device"
+    assert sorted(p.name for p in full.iterdir()) == ["filler"]
+
+
 def _limit_file_size() -> None:
     import resource
 

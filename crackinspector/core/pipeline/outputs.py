@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import os
 import tempfile
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from types import TracebackType
 
 from crackinspector.core.errors import CrackInspectorError, FileProblem
 from crackinspector.core.io.atomic import atomic_write_bytes
+from crackinspector.core.io.pidlock import PidLock
 
 EXISTING_POLICIES = ("overwrite", "skip", "new-folder")
 LOCK_NAME = ".crackinspector.lock"
@@ -80,44 +79,22 @@ class FolderLock:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.path = self.folder / LOCK_NAME
-        self._fd: int | None = None
+        self._lock = PidLock(self.path, remove_on_release=True)
 
     def acquire(self) -> None:
-        while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise FileProblem(
-                    self.folder, f"cannot write here: {describe_os_error(exc)}"
-                ) from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                owner = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
-                os.close(fd)
-                raise FolderInUse(
-                    f"{self.folder}: in use by PID {owner} (another crackinspector run writes "
-                    "there); wait for it to finish or choose another output folder"
-                ) from None
-            # the file may have been removed by its previous owner between open and lock
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-            os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
+        try:
+            taken = self._lock.acquire()
+        except OSError as exc:  # e.g. a full disk: the probe file was empty, this is not
+            raise FileProblem(self.folder, f"cannot write here: {describe_os_error(exc)}") from None
+        if not taken:
+            owner = self._lock.holder_pid or "unknown"
+            raise FolderInUse(
+                f"{self.folder}: in use by PID {owner} (another crackinspector run writes "
+                "there); wait for it to finish or choose another output folder"
+            )
 
     def release(self) -> None:
-        if self._fd is None:
-            return
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        os.close(self._fd)
-        self._fd = None
+        self._lock.release()
 
     def __enter__(self) -> FolderLock:
         self.acquire()

@@ -25,7 +25,12 @@ from crackinspector.core.pipeline.engine import (
     run_images,
 )
 from crackinspector.core.pipeline.inputs import Photo, Problem
-from crackinspector.core.pipeline.outputs import FolderLock, OutputWriter, prepare_out_dir
+from crackinspector.core.pipeline.outputs import (
+    FolderLock,
+    OutputWriter,
+    WriteFailed,
+    prepare_out_dir,
+)
 from crackinspector.core.report.model import ImageRecord
 from crackinspector.core.report.tables import write_csv
 
@@ -119,7 +124,10 @@ def run_predict(
             rows.append(summary_row(rec))
             write_summary()
 
-        write_summary()
+        try:
+            write_summary()
+        except WriteFailed as exc:  # a target that takes the probe but not a real file
+            return PredictResult(options.out_dir, fatal_error=str(exc.problem), problems=problems)
         jobs = [ImageJob(p) for p in photos]
         engine = run_images(jobs, source, settings, writer, progress, cancel, None, on_record)
         result = PredictResult(**vars(engine), problems=problems)
