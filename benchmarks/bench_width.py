@@ -14,7 +14,7 @@ to "mask", the distance-transform width of the thresholded mask (the method befo
 
 The model's probability maps are cached under scratch/width_cache/<model identity>/ (16-bit
 PNG), so only the first run pays for inference (about 5 s a photo on a shared 2-core CPU,
-15 min for all 164); a rerun takes about 1 min. A retrained model has another identity and
+15 min for all 164); a rerun takes about 1.5 min. A retrained model has another identity and
 is predicted afresh:
 
     nice -n 2 .venv/bin/python benchmarks/bench_width.py [--model NAME] [--seeds 2]
