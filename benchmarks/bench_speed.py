@@ -4,11 +4,13 @@ new defaults, side by side in one run, with the machine's fp32 sgemm rate as the
 Configurations (each in its own subprocess, clean peak RSS, interleaved over rounds; the
 best round counts):
 
-- today:        fp32 ONNX Runtime, 448 px tiles overlapping by 112, unfitted (before issue 14)
-- fp32 planned: fp32, the default tile plan (predictor.DEFAULT_TILE/DEFAULT_OVERLAP, fitted)
-- int8 planned: int8, the default tile plan
-- int8 today:   int8, today's tiles
-The table marks the row that `Predictor()` (precision auto) runs by default for the model.
+- today:              fp32 ONNX Runtime, 448 px tiles overlapping by 112, unfitted (before
+                      issue 14; still what --precision fp32 runs)
+- fp32 planned tiles: fp32 with the int8 tile plan (1024 px fitted, 64 overlap)
+- int8 today's tiles: int8 with today's tiles
+- default:            make_predictor(InferenceOptions()): precision auto (int8 where the
+                      card's check allows it)
+                      with that precision's tile plan
 - sgemm:        torch.mm of two 2048 x 2048 float32 matrices, the fp32 arithmetic ceiling
 
     .venv/bin/python benchmarks/bench_speed.py                  # the whole photo, 1 round
@@ -41,9 +43,9 @@ RESULTS = REPO / "benchmarks" / "results" / "speed.json"
 PHOTO = (3000, 4000)
 CONFIGS = {
     "today": {"precision": "fp32", "tile_size": 448, "overlap": 112, "fit": False},
-    "fp32 planned": {"precision": "fp32"},
-    "int8 planned": {"precision": "int8"},
-    "int8 today": {"precision": "int8", "tile_size": 448, "overlap": 112, "fit": False},
+    "fp32 planned tiles": {"precision": "fp32", "tile_size": 1024, "overlap": 64, "fit": True},
+    "int8 today's tiles": {"precision": "int8", "tile_size": 448, "overlap": 112, "fit": False},
+    "default": {},  # make_predictor(InferenceOptions()) as the commands and the GUI build it
 }
 
 
@@ -119,22 +121,23 @@ def worker(spec: dict) -> dict:
         return {"seconds": best, "gflop_per_s": 2 * 2048**3 / best / 1e9, "threads": threads}
 
     from crackinspector.core.errors import Cancelled
-    from crackinspector.core.infer.predictor import Predictor
+    from crackinspector.core.infer.options import InferenceOptions, make_predictor
     from crackinspector.core.infer.tiling import plan_tiles
 
     photo = big_photo()
     cfg = CONFIGS[spec["name"]]
+    options = InferenceOptions(
+        model=spec["model"],
+        device="cpu",
+        precision=cfg.get("precision", "auto"),
+        threads=threads,
+        tile_size=cfg.get("tile_size"),
+        overlap=cfg.get("overlap"),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p = Predictor(
-            spec["model"],
-            device="cpu",
-            precision=cfg.get("precision", "auto"),
-            threads=threads,
-            tile_size=cfg.get("tile_size"),
-            overlap=cfg.get("overlap"),
-        )
-    p.fit_tiles = cfg.get("fit", True)
+        p = make_predictor(options)
+    p.fit_tiles = cfg.get("fit", p.fit_tiles)
     p.predict(photo[:512, :512])  # warm-up
     grid = plan_tiles(*photo.shape[:2], p.tile_size, p.overlap, fit=p.fit_tiles)
     limit = max(1, round(grid.total * spec["fraction"]))
@@ -202,7 +205,7 @@ def main() -> None:
 
     checks = info.card.precision_checks
     default = choose("auto", torch_cpu(), "auto", checks, weights_digest(info.weights_path))
-    default_row = f"{default.precision} planned"
+    default_row = "default"
     names = ["sgemm", *(args.only or CONFIGS)]
     best: dict[str, dict] = {}
     for r in range(args.rounds):
@@ -226,7 +229,7 @@ def main() -> None:
         r["is_default"] = name == default_row
         rows.append(
             [
-                name + (" (default)" if name == default_row else ""),
+                name,
                 r["precision"],
                 str(r["tiles"]),
                 f"{r['tile_hw'][0]}x{r['tile_hw'][1]}/{r['overlap']}",

@@ -17,6 +17,7 @@ import torch
 from crackinspector.core.errors import ModelError
 from crackinspector.core.infer import hardware, onnx_backend, precision, quantize
 from crackinspector.core.infer.options import (
+    InferenceOptions,
     add_inference_arguments,
     make_predictor,
     options_from_args,
@@ -232,7 +233,7 @@ def test_without_calibration_photos_int8_says_why_and_auto_falls_back(
         pytest.skip("auto picks bf16 before int8 on this CPU")
     with pytest.warns(FallbackWarning, match="using fp32"), warnings.catch_warnings():
         warnings.simplefilter("ignore", onnx_backend.QuantisingNotice)
-        p = Predictor(weights)
+        p = Predictor(weights, precision="auto")
     assert p.precision == "fp32" and "int8 unavailable" in p.precision_reason
 
 
@@ -244,11 +245,13 @@ def test_auto_picks_int8_for_a_checked_model(
     weights = checked_copy(tiny_model_path, tmp_path, PASSING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", onnx_backend.QuantisingNotice)
-        p = Predictor(weights)
+        p = Predictor(weights, precision="auto")
     assert (p.precision, p.backend) == ("int8", "onnx")
     stale = {k: {**v, "weights_sha256": "0000"} for k, v in PASSING.items()}
     other = checked_copy(tiny_model_path, tmp_path / "stale", stale)
-    assert Predictor(other).precision == "fp32"  # checks made for other weights
+    assert Predictor(other, precision="auto").precision == "fp32"  # checks for other weights
+    assert Predictor(weights).precision == "fp32"  # a Predictor built directly: today's path
+    assert make_predictor(InferenceOptions(model=weights)).precision == "int8"  # CLI, GUI
 
 
 # ---------------------------------------------------------------- TTA and threads

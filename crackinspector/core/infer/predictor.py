@@ -168,6 +168,10 @@ def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
 class Predictor:
     """A loaded model ready to map whole photos; reuse one for many photos.
 
+    `precision` defaults to "fp32" here (today's path for callers that build a Predictor
+    directly); the commands and the GUI go through `options.make_predictor`, whose
+    `InferenceOptions.precision` defaults to "auto" (core/infer/precision.py).
+
     Attributes: `info` (ModelInfo), `device` (torch.device), `backend` ("torch" | "onnx"),
     `threshold` (the card's default), `description` (for status bars and logs),
     `tile_size`/`overlap`/`batch_size` (tuning; defaults from the card and the device),
@@ -181,7 +185,7 @@ class Predictor:
         backend: str = "auto",
         batch_size: int | None = None,
         *,
-        precision: str = "auto",
+        precision: str = "fp32",
         threads: int = 0,
         tile_size: int | None = None,
         overlap: int | None = None,
