@@ -300,3 +300,15 @@ def test_csv_formula_injection_is_neutralised(name, crackforest, tmp_path) -> No
         assert rows and all(r["file"] == f"'{name}.jpg" for r in rows), table
     # the JSON keeps the real name (it is not read by spreadsheets)
     assert json.loads((out / "report.json").read_text())["images"][0]["file"] == f"{name}.jpg"
+
+
+def test_a_missing_mask_is_named_not_the_photo(crackforest, tmp_path) -> None:
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    result = run_export(
+        images(crackforest, "001"),
+        MaskFolderSource(masks),
+        ExportOptions(tmp_path / "out", formats=("json",)),
+    )
+    assert result.records[0].error == f"{masks / '001.png'}: no mask for this image"
+    assert result.exit_code() == 2

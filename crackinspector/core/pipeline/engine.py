@@ -23,6 +23,7 @@ Errors, in one wording for every caller:
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -146,10 +147,11 @@ class EngineResult:
         return [r for r in self.records if r.status == "failed"]
 
 
-def input_reason(exc: BaseException) -> str:
-    """Why a photo failed, in one line (the file's name is said by the caller)."""
+def input_reason(exc: BaseException, path: Path | None = None) -> str:
+    """Why the photo at `path` failed, in one line (the caller says the photo's name; another
+    file's problem, such as its mask's, names that file)."""
     if isinstance(exc, FileProblem):
-        return exc.reason
+        return exc.reason if path is None or exc.path == path else str(exc)
     if isinstance(exc, MemoryError):
         return "not enough memory for this image"
     text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
@@ -237,7 +239,7 @@ class _Engine:
                 if template is None:
                     continue
                 rel = template.format(key=rec.key)
-                make = lambda k=kind, r=rel: self.encode(k, r, overlay, measurement, prob)  # noqa: E731
+                make = functools.partial(self.encode, kind, rel, overlay, measurement, prob)
                 if self.writer.write(rel, make):
                     mine.append(self.writer.out_dir / rel)
                 rec.files[kind] = rel
@@ -278,7 +280,8 @@ class _Engine:
                 except WriteFailed:
                     raise
                 except Exception as exc:  # analysing or rendering this photo failed
-                    rec.status, rec.error, rec.measurement = "failed", input_reason(exc), None
+                    rec.status, rec.error = "failed", input_reason(exc, rec.path)
+                    rec.measurement = None
                 self.on_record(rec)
 
         try:
@@ -308,7 +311,7 @@ class _Engine:
                     raise
                 except Exception as exc:  # one bad photo never stops the batch
                     settle()
-                    rec.status, rec.error = "failed", input_reason(exc)
+                    rec.status, rec.error = "failed", input_reason(exc, path)
                     result.records.append(rec)
                     self.on_record(rec)
                     continue
