@@ -1,4 +1,7 @@
-"""The export dialog: choose what to write, run the export engine as a background task.
+"""The export dialog: choose what to write, run the headless export job as a background task.
+
+The job is the one the `export` command runs (crackinspector.core.pipeline.export.run_export
+on the per-image engine), so the GUI's reports, overlays and file names are the CLI's.
 
 Standalone: give it the image paths (and the selected subset), the model and the analysis
 settings the window shows (threshold, minimum crack size, severity), so the report has the
@@ -6,7 +9,7 @@ numbers of the panels. The main window opens it from File -> Export report….
 
 Signals
 - `exportStarted(object)`: the output folder (Path) the export will use as first asked.
-- `exportProgress(object)`: each core ExportProgress, on the GUI thread.
+- `exportProgress(object)`: each pipeline Progress, on the GUI thread.
 - `exportFinished(object)`: the ExportResult (also when cancelled or a write failed;
   `result.cancelled`, `result.fatal_error`, `result.failed` say which).
 - `exportFailed(str)`: the export could not start (one line: bad option, unwritable folder,
@@ -53,11 +56,11 @@ from PySide6.QtWidgets import (
 from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX
 from crackinspector.core.analysis.severity import PRESETS
 from crackinspector.core.errors import CrackInspectorError
-from crackinspector.core.report.export import (
+from crackinspector.core.pipeline.engine import Progress
+from crackinspector.core.pipeline.export import (
     EXISTING_POLICIES,
     FORMATS,
     ExportOptions,
-    ExportProgress,
     ExportResult,
     run_export,
 )
@@ -82,7 +85,7 @@ def export_job(
     source_factory: SourceFactory,
     cache: Any,
     run: ExportRun,
-    progress: Callable[[ExportProgress], None],
+    progress: Callable[[Progress], None],
     cancel: threading.Event,
 ) -> ExportResult:
     """The task's work: build the model's source in the worker thread, then export."""
@@ -394,7 +397,7 @@ class ExportDialog(QDialog):
         else:
             self.reject()
 
-    def _on_progress(self, p: ExportProgress) -> None:
+    def _on_progress(self, p: Progress) -> None:
         self.exportProgress.emit(p)
         self.progress.setValue(round(p.fraction * 1000))
         if p.stage == "image" and p.path is not None:

@@ -1,10 +1,12 @@
 """The numbers of each analysed image, from the one analysis function, off the GUI thread.
 
 `Measurements` runs `crackinspector.core.analysis.analyse.analyse(probability,
-state.analysis_settings(path))` for every image with a result, in a one-thread task runner
-(gui/tasks.py), the image on screen first. The measurements dock, the current-image panel
-and the thumbnail badges all read from here, and the export dialog is given the same
-settings, so the count, area and widths shown for a photo are the same everywhere.
+state.analysis_settings(path), image=photo)` for every image with a result (the photo
+decoded as the export decodes it: widths come from its intensity profile), in a one-thread
+task runner (gui/tasks.py), the image on screen first. The measurements dock, the
+current-image panel and the thumbnail badges all read from here, and the export dialog is
+given the same settings, so the count, area and widths shown for a photo are the same
+everywhere.
 
 The full ImageMeasurement (crack list, label image) is kept for the image on screen; for
 the others a small `Summary` (what a badge shows). When the threshold, minimum area,
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +31,13 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from crackinspector.core.analysis.analyse import AnalysisSettings, analyse
 from crackinspector.core.analysis.measure import ImageMeasurement
+from crackinspector.core.io.imageio import read_image
 
 from .results import AnalysisResult
 from .state import AppState
 from .tasks import TaskRunner, one_line
 
+PHOTOS_KEPT = 2  # decoded photos kept for re-measuring (a 24 MP photo is 72 MB)
 REFRESH_MS = 250  # images off screen are re-measured when the slider rests this long
 CURRENT_PRIORITY = 10
 
@@ -61,11 +66,27 @@ class Summary:
         return f"{self.n_cracks} crack(s), {self.crack_area_pct:.2f} % area, max width {width}"
 
 
+@lru_cache(maxsize=PHOTOS_KEPT)
+def _photo(path: Path, stamp: tuple[int, int]) -> np.ndarray:
+    return read_image(path)
+
+
+def photo_for_widths(path: Path) -> np.ndarray:
+    """The photo as the export decodes it (widths are measured on its intensity profile);
+    the last few are kept, so moving the threshold does not decode them again."""
+    st = path.stat()
+    return _photo(path, (st.st_size, st.st_mtime_ns))
+
+
 def measure(
-    probability: np.ndarray, settings: AnalysisSettings, mask: np.ndarray | None = None
+    path: Path,
+    probability: np.ndarray,
+    settings: AnalysisSettings,
+    mask: np.ndarray | None = None,
 ) -> ImageMeasurement:
-    """The task's work: one call of the shared analysis function."""
-    return analyse(probability, settings, mask=mask)
+    """The task's work: one call of the shared analysis function, with the photo, as the
+    export does, so the widths agree too."""
+    return analyse(probability, settings, mask=mask, image=photo_for_widths(path))
 
 
 class Measurements(QObject):
@@ -154,6 +175,7 @@ class Measurements(QObject):
             return
         self.runner.start(
             measure,
+            path,
             result.probability,
             settings,
             None if mask is None else mask.copy(),

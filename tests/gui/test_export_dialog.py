@@ -6,7 +6,7 @@ import pytest
 from file_checks import assert_only_complete_files
 from gui_support import _no_running_qthreads  # noqa: F401 - autouse leak check
 
-from crackinspector.core.report.export import MaskFolderSource
+from crackinspector.core.pipeline.engine import MaskFolderSource
 from crackinspector.gui.export_dialog import ExportDialog
 
 TIMEOUT_MS = 180_000  # two busy cores shared with training runs

@@ -3,7 +3,6 @@ application state and Measurements service (the shared analysis function)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np
@@ -79,9 +78,10 @@ def test_rows_and_totals_for_a_real_mask(panel, mask) -> None:
     assert panel.count_label.text() == str(m.n_cracks)
     assert f"{m.total_length_px:.1f} px" in panel.length_label.text()
     assert set(column(panel, "Length mm")) == {""}  # no calibration, no mm
-    panel.set_measurement(measure_mask(mask, mm_per_px=0.5))
+    calibrated = measure_mask(mask, mm_per_px=0.5)  # its own crack order (mm severity)
+    panel.set_measurement(calibrated)
     lengths = [float(v) for v in column(panel, "Length mm")]
-    assert lengths == pytest.approx([c.length_px * 0.5 for c in m.cracks], abs=0.01)
+    assert lengths == pytest.approx([c.length_px * 0.5 for c in calibrated.cracks], abs=0.01)
     panel.set_measurement(None)
     assert panel.table.rowCount() == 0 and panel.count_label.text() == "-"
 
@@ -131,14 +131,16 @@ def test_the_panel_shows_the_shared_analysis_with_the_folder_calibration(parts, 
 
 
 def test_typed_calibration_is_saved_with_the_photo(parts, photo, qtbot):
+    """Into the folder's inspection store (issue 10), where the state reads it back."""
     state, _, panel = parts
+    assert state.store is not None and not state.store.read_only
     assert show(qtbot, state, panel, photo).mm_per_px is None
     panel.mm_spin.setValue(0.1)
     with qtbot.waitSignal(state.calibration_changed, timeout=2000) as sig:
         panel.save_button.click()
     assert sig.args == [photo]
-    data = json.loads((photo.parent / ".crackinspector" / "calibration.json").read_text())
-    assert data["images"]["081.jpg"]["mm_per_px"] == pytest.approx(0.1)
+    own, source = state.store.calibration_for(photo)
+    assert source == "image" and own.mm_per_px == pytest.approx(0.1)
     qtbot.waitUntil(
         lambda: panel.measurement is not None and panel.measurement.mm_per_px == 0.1,
         timeout=30_000,
@@ -148,8 +150,7 @@ def test_typed_calibration_is_saved_with_the_photo(parts, photo, qtbot):
     panel.scope_combo.setCurrentIndex(panel.scope_combo.findData("folder"))
     cal = panel.apply_reference_line((10, 10), (210, 10), 10.0, scope="folder")
     assert cal.mm_per_px == pytest.approx(0.05)
-    data = json.loads((photo.parent / ".crackinspector" / "calibration.json").read_text())
-    assert data["folder"]["method"] == "reference"
+    assert state.store.folder_calibration().method == "reference"
     assert state.mm_per_px(photo) == pytest.approx(0.1)  # the image's own still wins
 
 
