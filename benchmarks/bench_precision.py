@@ -176,7 +176,14 @@ def main() -> None:
     for p in checks:
         print(f"{p}: {'passes' if check_passes(checks, p) else 'FAILS'} the auto check")
     existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing[info.name] = {"machine": cpu, "date": stamp, "results": rows, "checks": checks}
+    section = info.name if not args.limit else f"{info.name} (first {len(pairs)} photos)"
+    kept = existing.get(section, {}).get("results", {}) if args.only else {}
+    existing[section] = {
+        "machine": cpu,
+        "date": stamp,
+        "results": {**kept, **rows},  # with --only, the other rows of the last run stay
+        "checks": checks,
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS, json.dumps(existing, indent=2) + "\n")
     if args.write_card:
