@@ -540,9 +540,9 @@ class ReviewController(QObject):
             "Mask edited by hand: the threshold no longer changes it." if edited else ""
         )
         p.reset_button.setEnabled(edited)
-        can = self.session is not None
-        p.undo_button.setEnabled(can and self.session.editor.can_undo)
-        p.redo_button.setEnabled(can and self.session.editor.can_redo)
+        editor = self.session.editor if self.session is not None else None
+        p.undo_button.setEnabled(editor is not None and editor.can_undo)
+        p.redo_button.setEnabled(editor is not None and editor.can_redo)
 
     def apply_filter(self) -> None:
         """Hide the list rows the filter leaves out (the current photo's row too)."""

@@ -152,6 +152,13 @@ class SeverityDialog(QDialog):
         self.set_scale(scale)
         self.resize(460, 420)
 
+    def cell(self, row: int, column: int) -> QTableWidgetItem:
+        item = self.table.item(row, column)
+        if item is None:  # every row is created with its three items
+            item = QTableWidgetItem("")
+            self.table.setItem(row, column, item)
+        return item
+
     def set_scale(self, scale: SeverityScale) -> None:
         self.table.setRowCount(0)
         self.unit.setCurrentText(scale.unit)
@@ -169,7 +176,7 @@ class SeverityDialog(QDialog):
         r = self.table.rowCount()
         self.table.insertRow(r)
         if lower is None:
-            lower = float(self.table.item(r - 1, 1).text()) * 2 if r > 0 else 0.0
+            lower = float(self.cell(r - 1, 1).text()) * 2 if r > 0 else 0.0
         if color is None:
             color = default_colors(r + 1)[-1]
         self.table.setItem(r, 0, QTableWidgetItem(name or f"class {r + 1}"))
@@ -187,26 +194,26 @@ class SeverityDialog(QDialog):
             )
 
     def set_color(self, row: int, color: str) -> None:
-        item = self.table.item(row, 2)
+        item = self.cell(row, 2)
         item.setText(QColor(color).name())
         item.setBackground(QColor(color))
 
     def _pick_color(self, row: int, column: int) -> None:
         if column != 2:
             return
-        color = QColorDialog.getColor(QColor(self.table.item(row, 2).text()), self)
+        color = QColorDialog.getColor(QColor(self.cell(row, 2).text()), self)
         if color.isValid():
             self.set_color(row, color.name())
 
     def scale(self) -> SeverityScale:
         rows = []
         for r in range(self.table.rowCount()):
-            name = self.table.item(r, 0).text().strip()
+            name = self.cell(r, 0).text().strip()
             try:
-                lower = float(self.table.item(r, 1).text().replace(",", "."))
+                lower = float(self.cell(r, 1).text().replace(",", "."))
             except ValueError:
                 raise SeverityError(f"row {r + 1}: the lower limit must be a number") from None
-            c = QColor(self.table.item(r, 2).text())
+            c = QColor(self.cell(r, 2).text())
             rows.append(SeverityClass(name, lower, (c.red(), c.green(), c.blue())))
         return SeverityScale.from_classes(
             self.name.text().strip() or "custom", self.unit.currentText(), rows, "edited in the app"
@@ -239,13 +246,13 @@ class CalibrationDialog(QDialog):
         self.scope.setObjectName("reference_scope")
         self.scope.addItem("this photo", "image")
         self.scope.addItem("the whole folder", "folder")
-        self.result = QLabel()
+        self.result_label = QLabel()
         self.length.valueChanged.connect(self._show)
         form = QFormLayout(self)
         form.addRow(QLabel(f"The line is {length_px:.1f} px long. How long is it really?"))
         form.addRow("Length", self.length)
         form.addRow("Use for", self.scope)
-        form.addRow(self.result)
+        form.addRow(self.result_label)
         self.buttons = _buttons(self)
         form.addRow(self.buttons)
         self._show()
@@ -254,4 +261,4 @@ class CalibrationDialog(QDialog):
         return self.length.value() / self.length_px
 
     def _show(self) -> None:
-        self.result.setText(f"= {self.mm_per_px():.4g} mm per pixel")
+        self.result_label.setText(f"= {self.mm_per_px():.4g} mm per pixel")

@@ -59,8 +59,9 @@ class SeverityLegend(QWidget):
     def set_scale(self, scale: SeverityScale | None) -> None:
         while self.grid.count():
             item = self.grid.takeAt(0)
-            if item.widget() is not None and item.widget() is not self.title:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None and widget is not self.title:
+                widget.deleteLater()
         self.rows = []
         if scale is None:
             self.title.setText("-")
@@ -170,16 +171,16 @@ class ReviewPanel(QWidget):
         self.tool_group = QButtonGroup(self)
         self.tool_group.setExclusive(True)
         for i, name in enumerate(TOOLS):
-            b = QToolButton()
-            b.setText(TOOL_LABELS[name])
-            b.setCheckable(True)
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            b.setObjectName(f"tool_{name}")
-            self.tool_group.addButton(b)
-            self.tool_buttons[name] = b
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            grid.addWidget(b, i // 3, i % 3)
+            tb = QToolButton()
+            tb.setText(TOOL_LABELS[name])
+            tb.setCheckable(True)
+            tb.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            tb.setObjectName(f"tool_{name}")
+            self.tool_group.addButton(tb)
+            self.tool_buttons[name] = tb
+            tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            tb.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            grid.addWidget(tb, i // 3, i % 3)
         self.tool_buttons["pan"].setChecked(True)
         self.size_spin = QDoubleSpinBox()
         self.size_spin.setObjectName("brush_size")
