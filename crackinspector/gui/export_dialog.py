@@ -54,7 +54,7 @@ from PySide6.QtWidgets import (
 )
 
 from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX
-from crackinspector.core.analysis.severity import PRESETS
+from crackinspector.core.analysis.severity import PRESETS, SeverityScale
 from crackinspector.core.errors import CrackInspectorError
 from crackinspector.core.pipeline.engine import Progress
 from crackinspector.core.pipeline.export import (
@@ -152,7 +152,8 @@ class ExportDialog(QDialog):
         threshold: float | None = None,
         mm_per_px: float | None = None,
         min_area_px: int = DEFAULT_MIN_AREA_PX,
-        severity: str = "auto",
+        severity: str | SeverityScale = "auto",
+        min_confidence: float = 0.0,
         out_dir: str | Path | None = None,
         device: str = "auto",
         backend: str = "auto",
@@ -181,7 +182,12 @@ class ExportDialog(QDialog):
         self._run.ended.set()
         self._build(threshold, out_dir)
         self.min_area_spin.setValue(min_area_px)
-        self.severity_combo.setCurrentIndex(max(self.severity_combo.findData(severity), 0))
+        self.min_confidence = min_confidence  # the panels' filter, passed on unchanged
+        if isinstance(severity, SeverityScale):  # the inspection's own class table
+            self.severity_combo.addItem(f"this inspection's classes ({severity.unit})", severity)
+            self.severity_combo.setCurrentIndex(self.severity_combo.count() - 1)
+        else:
+            self.severity_combo.setCurrentIndex(max(self.severity_combo.findData(severity), 0))
 
     # ----------------------------------------------------------------- layout
     def _build(self, threshold: float | None, out_dir: str | Path | None) -> None:
@@ -318,6 +324,7 @@ class ExportDialog(QDialog):
             mm_per_px=self.mm_per_px,
             severity=self.severity_combo.currentData(),
             min_area_px=self.min_area_spin.value(),
+            min_confidence=self.min_confidence,
         )
 
     def _factory(self) -> SourceFactory:

@@ -600,7 +600,10 @@ class MainWindow(QMainWindow):
             threshold=s.threshold,
             mm_per_px=None,
             min_area_px=s.min_area_px,
-            severity=s.severity,
+            severity=s.custom_severity
+            if s.severity == "custom" and s.custom_severity
+            else s.severity,
+            min_confidence=s.min_confidence,
             cache=self.controller.engine.cache,  # reuse what the app already analysed
             device=s.inference.device,
             backend=s.inference.backend,

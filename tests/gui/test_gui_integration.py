@@ -139,6 +139,7 @@ def test_export_menu_opens_the_dialog_with_the_state(make_window, photo_folder, 
     window.open_path(photo_folder)
     wait_shown(qtbot, window, photo_folder / "001.jpg")
     window.state.set_min_area_px(33)
+    window.state.set_min_confidence(0.25)
     export = window.commands.export
     assert export.isEnabled() and export.shortcut().toString() == "Ctrl+E"
     export.trigger()
@@ -153,6 +154,7 @@ def test_export_menu_opens_the_dialog_with_the_state(make_window, photo_folder, 
     assert dialog.cache is window.controller.engine.cache
     assert dialog.threshold_spin.value() == pytest.approx(window.state.threshold)
     assert dialog.min_area_spin.value() == 33
+    assert dialog.options().min_confidence == 0.25 and dialog.options().min_area_px == 33
     assert not dialog.is_running()
     dialog.reject()
     assert not dialog.isVisible()
