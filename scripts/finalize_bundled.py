@@ -28,65 +28,11 @@ from crackinspector.core.infer.predictor import Predictor
 from crackinspector.core.io.imageio import read_mask
 from crackinspector.core.io.pairing import load_split, pair_folders
 from crackinspector.core.model.card import ModelCard
+from training.card import portable_training
 
 REPO = Path(__file__).resolve().parents[1]
 CFD = REPO.parent / "shared" / "data" / "crackforest"
 TEXTURES = ("brick", "gravel", "grass")
-
-
-PATH_KEYS = ("images", "masks", "splits", "val_images", "val_masks")
-SPLIT_LISTS = {"train": "training", "val": "validation"}  # how training/plan.py reads a split
-
-
-def dataset_name(path: str) -> str:
-    """'crackforest' for .../shared/data/crackforest/images (or runs/data/crackforest/...):
-    the folder under the last 'data' folder, else the folder above images/masks."""
-    parts = Path(path).parts
-    if "data" in parts[:-1]:
-        return parts[len(parts) - 1 - parts[::-1].index("data") + 1]
-    p = Path(path)
-    return (p.parent if p.name in ("images", "masks") or p.suffix else p).name
-
-
-def portable_config(config: dict) -> dict:
-    """A training config with dataset and split names in place of this machine's paths."""
-    out = {k: v for k, v in config.items() if k not in (*PATH_KEYS, "out", "export_dir")}
-    images, splits = config.get("images") or [], config.get("splits") or []
-    oversample = config.get("oversample") or []
-    datasets = []
-    for i, folder in enumerate(images):
-        entry: dict = {"name": dataset_name(folder)}
-        split = splits[i] if len(splits) == len(images) else (splits[0] if splits else None)
-        if split:
-            entry["split_file"] = Path(split).name
-            entry["splits"] = dict(SPLIT_LISTS)
-        if i < len(oversample):
-            entry["oversample"] = oversample[i]
-        datasets.append(entry)
-    out["datasets"] = datasets
-    out["validation_datasets"] = [dataset_name(v) for v in config.get("val_images") or []]
-    out.pop("oversample", None)
-    if config.get("init") and config["init"] not in ("random", "imagenet"):
-        out["init"] = Path(str(config["init"])).stem  # the model it started from, by name
-    return out
-
-
-def _command_words(command: str) -> str:
-    """The training command with paths cut to their last part."""
-    return " ".join(Path(w).name if "/" in w else w for w in command.split())
-
-
-def portable_training(training: dict) -> dict:
-    """The card's training section (and its parents') without machine paths."""
-    out = dict(training)
-    if isinstance(out.get("config"), dict):
-        out["config"] = portable_config(out["config"])
-    if isinstance(out.get("command"), str):
-        out["command"] = _command_words(out["command"])
-    parent = out.get("parent")
-    if isinstance(parent, dict) and isinstance(parent.get("training"), dict):
-        out["parent"] = {**parent, "training": portable_training(parent["training"])}
-    return out
 
 
 def texture_photos() -> dict[str, np.ndarray]:

@@ -10,7 +10,6 @@ comparable.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from crackinspector.core.analysis.evaluation import evaluate_pairs
 from crackinspector.core.io.pairing import DataError
 from crackinspector.core.model.card import ModelCard
 
+from .card import portable_config
 from .plan import read_data_record
 
 NOT_MEASURED = "not measured on this validation set"
@@ -33,26 +33,26 @@ ROWS = (
     ("iou_tol2", "IoU, 2 px tolerance"),
     ("val_loss", "validation loss"),
 )
-_PATH_KEYS = ("images", "masks", "splits", "val_images", "val_masks")
-_VAL_KEYS = (*_PATH_KEYS, "val_fraction", "seed", "val_limit")
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_norm(v) for v in value]
-    if isinstance(value, str) and value:
-        return os.path.normcase(os.path.abspath(value))
-    return value
+_VAL_KEYS = ("val_fraction", "seed", "val_limit")
 
 
 def validation_key(card: ModelCard) -> tuple | None:
-    """What defines a card's validation set, or None when the card does not say."""
+    """What defines a card's validation set, or None when the card does not say: the
+    datasets and splits by name (training.card.portable_config, so a card written before
+    the names were portable compares equal to one written after), fraction, seed, limit."""
     config = (card.training or {}).get("config")
-    if not isinstance(config, dict) or "images" not in config:
+    if not isinstance(config, dict) or not ("images" in config or "datasets" in config):
         return None
-    return tuple(
-        repr(_norm(config.get(k)) if k in _PATH_KEYS else config.get(k)) for k in _VAL_KEYS
+    portable = portable_config(config)
+    datasets = tuple(
+        (d.get("dataset"), d.get("split"), d.get("validation_split"))
+        for d in portable.get("datasets") or []
+        if isinstance(d, dict)
     )
+    validation = tuple(
+        d.get("dataset") for d in portable.get("validation_datasets") or [] if isinstance(d, dict)
+    )
+    return (datasets, validation, *(repr(config.get(k)) for k in _VAL_KEYS))
 
 
 def validation_metrics(card: ModelCard | None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from crackinspector.core.model.device import (
 )
 
 from . import data as tdata
+from .card import portable_training
 from .checkpoint import (
     BEST,
     LAST,
@@ -268,14 +269,17 @@ def export_model(
     card.tile_size = cfg.tile_size
     card.description = f"U-Net {card.encoder} trained by crackinspector-train ({run_dir.name})"
     card.metrics = {"validation": {k: v for k, v in best.items() if v is not None}}
-    card.training = {
-        **card.training,
-        "config": asdict(cfg),
-        "best_epoch": state["epoch"],
-        "epochs_run": len(history),
-        "train_seconds": round(sum(r.get("seconds", 0.0) for r in history), 1),
-        "hardware": hardware_summary(pick_device(cfg.device)),
-    }
+    # datasets and splits by name, never this machine's paths (training.card)
+    card.training = portable_training(
+        {
+            **card.training,
+            "config": asdict(cfg),
+            "best_epoch": state["epoch"],
+            "epochs_run": len(history),
+            "train_seconds": round(sum(r.get("seconds", 0.0) for r in history), 1),
+            "hardware": hardware_summary(pick_device(cfg.device)),
+        }
+    )
     target = model_target(cfg, run_dir)
     return registry.save_model(model, card, target.parent).weights_path
 

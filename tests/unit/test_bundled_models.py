@@ -24,7 +24,8 @@ def test_bundled_model_is_listed_with_its_test_metrics(name):
     # split file, so its 'test' stems were left out of training
     stage = info.card.training
     while True:
-        assert any(s.endswith("crackforest/split.json") for s in stage["config"]["splits"])
+        splits = [d.get("split") for d in stage["config"]["datasets"]]
+        assert "crackforest.split.json:train" in splits
         if "parent" not in stage:
             break
         stage = stage["parent"]["training"]
