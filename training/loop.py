@@ -173,14 +173,20 @@ def initial_model(cfg: TrainConfig) -> tuple[torch.nn.Module, ModelCard]:
     if cfg.init not in ("random", "imagenet"):
         info = registry.resolve(cfg.init)
         cfg.encoder = info.card.encoder
+        parent = info.card
         card = ModelCard(
             name="",
-            encoder=info.card.encoder,
-            mean=info.card.mean,
-            std=info.card.std,
-            decoder_channels=info.card.decoder_channels,
+            # the fields that define the network: an imported research-script model
+            # (UNet16 / UNetResNet) stays one when fine-tuned
+            encoder=parent.encoder,
+            architecture=parent.architecture,
+            in_channels=parent.in_channels,
+            classes=parent.classes,
+            decoder_channels=parent.decoder_channels,
+            mean=parent.mean,
+            std=parent.std,
             # provenance: a fine-tuned model's card keeps how its parent was trained
-            training={"parent": {"name": info.name, "training": info.card.training}},
+            training={"parent": {"name": info.name, "training": parent.training}},
         )
         model = registry.load_model(info, "cpu").train()
         return model, card
