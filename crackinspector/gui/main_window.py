@@ -109,7 +109,11 @@ class MainWindow(QMainWindow):
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.training_ui = TrainingUi(
-            self, self._models_changed, self.model_picker.current_model, self._use_trained_model
+            self,
+            self._models_changed,
+            self.model_picker.current_model,
+            self._use_trained_model,
+            current_folder=lambda: self.state.folder,
         )
 
         self._build_docks()

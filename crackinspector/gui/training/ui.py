@@ -31,17 +31,14 @@ class TrainingUi(QObject):
         manager: RunManager | None = None,
         current_folder: Callable[[], Path | None] | None = None,
     ) -> None:
-        """`current_folder`: the photo folder open in the main window (default: its
-        AppState's folder, when the window has one)."""
+        """`current_folder`: the photo folder open in the main window (None: the wizard
+        suggests none)."""
         super().__init__(parent_window)
         self.setObjectName("training_ui")
         self.window = parent_window
         self.models_changed = models_changed
         self.current_model = current_model
         self.use_model = use_model
-        state = getattr(parent_window, "state", None)
-        if current_folder is None and state is not None:
-            current_folder = lambda: state.folder  # noqa: E731 - AppState.folder is a property
         self.current_folder = current_folder
         self.manager = manager or run_manager()
         self.wizard: TrainingWizard | None = None
