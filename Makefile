@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/crackinspector resources/samples
 
-test: $(STAMP)
+# The test command checks the code first (ruff, import contracts, mypy), then runs the suite.
+test: lint
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
