@@ -29,8 +29,12 @@ examples:
   crackinspector export photos/ --out report/ --from-masks labels/   (report on existing masks)
   crackinspector export photos/ --out part1/ --shard 1/2   (and 2/2 elsewhere; then merge)
 
-calibration: --mm-per-px applies to every image; otherwise each folder's
-.crackinspector/calibration.json is used (made in the app), per image where set there.
+calibration: --mm-per-px applies to every image; otherwise the inspection store's
+(.crackinspector/inspection.sqlite, made in the app), per image where set there, or an
+older calibration.json.
+reviews: a corrected photo is measured on its edited mask, a false alarm has no cracks;
+every report states each photo's review and the review progress. --reviewed-only reports
+accepted and corrected photos only.
 """
 
 
@@ -65,6 +69,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-masks", type=Path, default=None, metavar="DIR",
                    help="use existing masks DIR/<stem>.png instead of a model")  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="do not reuse or store results")
+    p.add_argument(
+        "--reviewed-only",
+        action="store_true",
+        help="accepted and corrected findings only (photos with another review status are "
+        "left out of the reports)",
+    )
     p.set_defaults(run=run)
 
 
@@ -100,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         severity=args.severity_preset,
         min_area_px=args.min_area,
         min_confidence=args.min_confidence,
+        reviewed_only=args.reviewed_only,
     )
     source, cache = _source(args)
     result = with_progress(

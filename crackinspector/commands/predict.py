@@ -2,7 +2,9 @@
 
 A thin shell over crackinspector.core.pipeline.predict (the one per-image engine): per
 photo `<key>_mask.png`, `<key>_overlay.jpg` (and `<key>_prob.png` with --save-prob), plus
-`summary.csv`. A bad photo is reported (stderr and summary) and skipped. Exit codes: 0 done;
+`summary.csv`. Reviews in the photos' inspection store count: a corrected photo's mask is its
+edited one, a false alarm has none; the store's calibration gives mm_per_px.
+A bad photo is reported (stderr and summary) and skipped. Exit codes: 0 done;
 1 a file could not be written, the output folder is in use, or bad options (one line);
 2 some inputs could not be read; 130 interrupted.
 """
@@ -35,6 +37,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--save-prob", action="store_true", help="also write <key>_prob.png (16-bit probability)"
     )
+    p.add_argument(
+        "--mm-per-px",
+        type=float,
+        default=None,
+        metavar="X",
+        help="scale of every image (default: the inspection store's calibration)",
+    )
     p.set_defaults(run=run)
 
 
@@ -49,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         min_area_px=args.min_area,
         min_confidence=args.min_confidence,
         save_prob=args.save_prob,
+        mm_per_px=args.mm_per_px,
     )
     threshold = predictor.threshold if args.threshold is None else args.threshold
     print(

@@ -129,7 +129,7 @@ def test_existing_files_policies(crackforest, tmp_path) -> None:
     assert over.out_dir == out and not over.skipped
     with Image.open(out / "masks" / "001.png") as im:
         assert im.size == (480, 320)
-    assert json.loads((out / "report.json").read_text())["schema_version"] == 1
+    assert json.loads((out / "report.json").read_text())["schema_version"] == 2
     assert (out / "notes.txt").read_text() == "field notes"  # never touched
 
     new2 = run_export(inputs, src, ExportOptions(out, existing="new-folder"))

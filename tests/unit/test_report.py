@@ -23,6 +23,7 @@ from crackinspector.core.analysis.severity import BELOW_RESOLUTION, PRESETS
 from crackinspector.core.io.imageio import read_image, read_mask
 from crackinspector.core.pipeline.engine import MaskFolderSource
 from crackinspector.core.pipeline.export import ExportOptions, run_export
+from crackinspector.core.report.model import SCHEMA_VERSION
 from crackinspector.core.report.overlay import render_overlay
 
 STEMS = ["001", "081", "097"]
@@ -105,7 +106,7 @@ def test_html_links_resolve(exported) -> None:
 def test_json_and_csv_agree_with_the_measurements(exported) -> None:
     result, crackforest = exported
     doc = json.loads((result.out_dir / "report.json").read_text(encoding="utf-8"))
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == SCHEMA_VERSION == 2
     with open(result.out_dir / "images.csv", newline="", encoding="utf-8") as fh:
         images = list(csv.DictReader(fh))
     with open(result.out_dir / "cracks.csv", newline="", encoding="utf-8") as fh:

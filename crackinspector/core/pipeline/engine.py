@@ -40,8 +40,10 @@ from crackinspector.core.io.cache import to_u16
 from crackinspector.core.io.imageio import ImageReadError, encode_image, read_image, read_mask
 from crackinspector.core.pipeline.inputs import Photo
 from crackinspector.core.pipeline.outputs import OutputWriter, WriteFailed
-from crackinspector.core.report.model import ImageRecord
+from crackinspector.core.report.model import ImageRecord, review_entry
 from crackinspector.core.report.overlay import figure_jpeg, render_overlay
+from crackinspector.core.review.records import CORRECTED, FALSE_ALARM, UNREVIEWED
+from crackinspector.core.review.reviews import ReviewRecord
 
 T = TypeVar("T")
 CancelFn = Callable[[], bool]
@@ -114,11 +116,55 @@ class Progress:
 
 @dataclass(frozen=True)
 class ImageJob:
-    """One photo to analyse, with its calibration."""
+    """One photo to analyse, with its calibration and its review (None: not reviewed).
+
+    A corrected photo is measured on its edited mask, a false alarm on an empty one; any
+    other status on the model's thresholded map.
+    """
 
     photo: Photo
     mm_per_px: float | None = None
     calibration_source: str = "none"
+    review: ReviewRecord | None = None
+
+
+def review_fields(review: ReviewRecord | None) -> dict[str, Any]:
+    """The report's `review` object of a job's photo."""
+    if review is None:
+        return review_entry(UNREVIEWED)
+    mask = "model"
+    if review.status == FALSE_ALARM:
+        mask = "empty"
+    elif review.status == CORRECTED and review.mask_png:
+        mask = "edited"
+    return review_entry(
+        review.status,
+        review.reviewer,
+        review.reviewed_at,
+        review.note,
+        review.model,
+        review.threshold,
+        review.changed,
+        mask,
+    )
+
+
+def reviewed_mask(review: ReviewRecord | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The mask a person decided on (edited, or empty for a false alarm), else None."""
+    if review is None:
+        return None
+    if review.status == FALSE_ALARM:
+        return np.zeros(shape[:2], dtype=bool)
+    edited = review.mask() if review.status == CORRECTED else None
+    if edited is None:
+        return None
+    if edited.shape[:2] != tuple(shape[:2]):
+        raise ImageReadError(
+            review.path,
+            f"the corrected mask is {edited.shape[1]} x {edited.shape[0]} px but the photo is "
+            f"{shape[1]} x {shape[0]} px",
+        )
+    return edited.astype(bool)
 
 
 @dataclass(frozen=True)
@@ -221,7 +267,10 @@ class _Engine:
             with contextlib.suppress(OSError):  # a full cache never fails a run
                 self.cache.put(to_cache[0], to_cache[1], prob, to_cache[2])
         settings = replace(self.s.analysis, mm_per_px=job.mm_per_px)
-        measurement = analyse(prob, settings, image=np.asarray(image))  # widths from the photo
+        photo = np.asarray(image)
+        edited = reviewed_mask(job.review, photo.shape)
+        # widths from the photo; a person's mask (corrected, false alarm) replaces the map's
+        measurement = analyse(prob, settings, mask=edited, image=photo)
         rec.measurement = measurement
         rec.seconds = time.perf_counter() - start
         rec.exported = measurement.n_cracks > 0 or not self.s.only_cracked
@@ -292,7 +341,8 @@ class _Engine:
                 path = job.photo.path
                 self.progress(Progress(i, total, "image", path, i / (total + 1)))
                 rec = ImageRecord(path, job.photo.key, calibration_source=job.calibration_source,
-                                  index=job.photo.index)  # fmt: skip
+                                  index=job.photo.index,
+                                  review=review_fields(job.review))  # fmt: skip
                 decoded, upcoming = (
                     upcoming,
                     (decoder.submit(read_image, jobs[i + 1].photo.path) if i + 1 < total else None),

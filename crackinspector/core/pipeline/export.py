@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from crackinspector.core.analysis.analyse import AnalysisSettings
-from crackinspector.core.analysis.calibration import CalibrationLookup
 from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX
 from crackinspector.core.analysis.severity import (
     SeverityError,
@@ -52,9 +51,17 @@ from crackinspector.core.pipeline.outputs import (
     prepare_out_dir,
 )
 from crackinspector.core.report.html import write_html
-from crackinspector.core.report.model import ImageRecord, ReportInfo, report_dict
+from crackinspector.core.report.model import (
+    ImageRecord,
+    ReportInfo,
+    inspection_entry,
+    report_dict,
+    review_progress,
+)
 from crackinspector.core.report.pdf import write_pdf
 from crackinspector.core.report.tables import write_cracks_csv, write_images_csv, write_json
+from crackinspector.core.review.records import ACCEPTED, CORRECTED, STATUSES
+from crackinspector.core.review.reviews import ReviewLookup
 
 FORMATS = ("pdf", "html", "csv", "json")
 REPORT_FILES = {
@@ -81,11 +88,12 @@ class ExportOptions:
     only_cracked: bool = False
     existing: str = "overwrite"
     threshold: float | None = None  # None: the model's own
-    mm_per_px: float | None = None  # None: calibration files in the images' folders
+    mm_per_px: float | None = None  # None: the inspection store's (or calibration.json's)
     severity: SeverityScale | str | None = None  # None: 'concrete' if all calibrated, else 'pixels'
     min_area_px: int = DEFAULT_MIN_AREA_PX
     min_confidence: float = 0.0
     overlap: bool = True  # decode the next photo and write the last one while predicting
+    reviewed_only: bool = False  # report only accepted and corrected photos
 
 
 @dataclass
@@ -206,8 +214,31 @@ def run_export(
     photos = as_photos(inputs)
     if not photos and not problems:
         raise CrackInspectorError("no images to export")
-    lookup = CalibrationLookup(options.mm_per_px)
-    jobs = [ImageJob(p, *lookup.lookup(p.path)) for p in photos]
+    lookup = ReviewLookup(options.mm_per_px)
+    reviews = {p.path: lookup.review(p.path) for p in photos}
+    counts = dict.fromkeys(STATUSES, 0)
+    for rec in reviews.values():
+        counts[rec.status] += 1
+    if options.reviewed_only:
+        given = len(photos)
+        photos = [p for p in photos if reviews[p.path].status in (ACCEPTED, CORRECTED)]
+        if not photos and not problems:
+            raise CrackInspectorError(
+                f"none of the {given} image(s) is accepted or corrected (--reviewed-only)"
+            )
+    review = review_progress(
+        counts,
+        changed=sum(r.changed for r in reviews.values()),
+        left_out=len(reviews) - len(photos),
+        reviewed_only=options.reviewed_only,
+    )
+    inspections = []
+    for p in photos:
+        found = lookup.inspection(p.path)
+        entry = inspection_entry(str(found.folder), found.info.to_dict())
+        if found.store_path is not None and entry not in inspections:
+            inspections.append(entry)
+    jobs = [ImageJob(p, *lookup.lookup(p.path), review=reviews[p.path]) for p in photos]
     names = [p.path.name for p in photos]
     scale = resolve_scale(options.severity, [bool(j.mm_per_px) for j in jobs], names)
     files = {k: v for k, v in EXPORT_FILES.items() if {
@@ -251,6 +282,9 @@ def run_export(
             only_cracked=options.only_cracked,
             runtime=runtime_text(source),
             min_confidence=options.min_confidence,
+            inspections=inspections,
+            review=review,
+            reviewed_only=options.reviewed_only,
         )
         total = len(photos)
         report = progress or (lambda _p: None)

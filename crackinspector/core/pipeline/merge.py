@@ -31,7 +31,7 @@ from crackinspector.core.pipeline.outputs import (
     prepare_out_dir,
 )
 from crackinspector.core.pipeline.predict import SUMMARY_FIELDS, SUMMARY_NAME
-from crackinspector.core.report.model import summary
+from crackinspector.core.report.model import SCHEMA_VERSION, merge_review_progress, summary
 from crackinspector.core.report.overlay import figure_jpeg
 from crackinspector.core.report.tables import write_csv
 
@@ -59,8 +59,10 @@ def _load_doc(folder: Path) -> dict[str, Any]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise FileProblem(path, f"cannot read the report ({exc})") from None
-    if doc.get("schema_version") != 1:
-        raise FileProblem(path, f"report schema {doc.get('schema_version')!r} is not 1")
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise FileProblem(
+            path, f"report schema {doc.get('schema_version')!r} is not {SCHEMA_VERSION}"
+        )
     return doc
 
 
@@ -105,6 +107,11 @@ def _merge_exports(folders: Sequence[Path], writer: OutputWriter, formats: Seque
     doc["created"] = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     doc["summary"] = summary(entries, SeverityScale.from_dict(doc["settings"]["severity"]))
     doc["images"] = entries
+    doc["review"] = merge_review_progress([d.get("review") for _, d in docs])
+    inspections: list[dict[str, Any]] = []
+    for _, d in docs:
+        inspections += [i for i in d.get("inspections", []) if i not in inspections]
+    doc["inspections"] = inspections
     figures = {}
     if "pdf" in formats:
         for img in entries:

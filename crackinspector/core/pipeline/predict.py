@@ -4,6 +4,10 @@ For every photo: `<key>_mask.png` (8-bit, 255 = crack: the cracks `analyse` list
 marks under the minimum size are not in it), `<key>_overlay.jpg` (the one overlay renderer)
 and, on request, `<key>_prob.png` (16-bit probability x 65535); `summary.csv` for the run,
 rewritten (atomically) after each photo so an interrupted run still says what was done.
+
+Reviews count (`ReviewLookup`): a corrected photo's files show its edited mask, a false
+alarm's none; the scale is the inspection store's unless `mm_per_px` is given. summary.csv
+says each photo's `review_status`, which mask was measured (`review_mask`) and `mm_per_px`.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ from crackinspector.core.pipeline.outputs import (
 )
 from crackinspector.core.report.model import ImageRecord
 from crackinspector.core.report.tables import write_csv
+from crackinspector.core.review.reviews import ReviewLookup
 
 SUMMARY_NAME = "summary.csv"
 SUMMARY_FIELDS = (
     "file", "width", "height", "crack_pixel_percent", "n_cracks", "seconds", "status", "mask",
-    "index",
+    "index", "mm_per_px", "review_status", "review_mask",
 )  # fmt: skip
 PREDICT_FILES = {"mask": "{key}_mask.png", "overlay": "{key}_overlay.jpg"}
 PROB_FILE = "{key}_prob.png"
@@ -51,6 +56,7 @@ class PredictOptions:
     min_confidence: float = 0.0
     save_prob: bool = False
     overlap: bool = True
+    mm_per_px: float | None = None  # None: the inspection store's (or calibration.json's)
 
 
 @dataclass
@@ -71,6 +77,8 @@ def summary_row(rec: ImageRecord) -> dict[str, Any]:
         "file": str(rec.path),
         "seconds": f"{rec.seconds:.3f}",
         "index": rec.index,
+        "review_status": rec.review["status"],
+        "review_mask": rec.review["mask"],
     }
     m = rec.measurement
     if rec.status != "ok" or m is None:
@@ -80,6 +88,7 @@ def summary_row(rec: ImageRecord) -> dict[str, Any]:
         width=m.width,
         height=m.height,
         crack_pixel_percent=f"{m.crack_area_pct:.4f}",
+        mm_per_px=m.mm_per_px,
         n_cracks=m.n_cracks,
         status="ok",
         mask=rec.files.get("mask", ""),
@@ -128,7 +137,8 @@ def run_predict(
             write_summary()
         except WriteFailed as exc:  # a target that takes the probe but not a real file
             return PredictResult(options.out_dir, fatal_error=str(exc.problem), problems=problems)
-        jobs = [ImageJob(p) for p in photos]
+        lookup = ReviewLookup(options.mm_per_px)
+        jobs = [ImageJob(p, *lookup.lookup(p.path), review=lookup.review(p.path)) for p in photos]
         engine = run_images(jobs, source, settings, writer, progress, cancel, None, on_record)
         result = PredictResult(**vars(engine), problems=problems)
         if summary.exists():

@@ -71,17 +71,37 @@ def _summary(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def _inspection(doc: dict[str, Any]) -> list[str]:
+    """The inspection details and the review progress, at the top of the page."""
+    out = []
+    for ins in doc.get("inspections") or []:
+        out.append('<table class="inspection">')
+        out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in text.inspection_lines(ins)]
+        out.append("</table>")
+    review = doc.get("review")
+    if review:
+        line = text.review_text(review)
+        if review.get("reviewed_only"):
+            line += (
+                f"; accepted and corrected findings only ({review['left_out']} photo(s) left out)"
+            )
+        out.append(f'<p class="review"><b>Review:</b> {_e(line)}</p>')
+    return out
+
+
 def _image_table(doc: dict[str, Any]) -> list[str]:
     out = [
         "<h2>Images</h2><table><tr><th>File</th><th>Status</th><th>Cracks</th>"
-        "<th>Crack area</th><th>Total length</th><th>Max width</th><th>mm/px</th></tr>"
+        "<th>Crack area</th><th>Total length</th><th>Max width</th><th>mm/px</th>"
+        "<th>Review</th></tr>"
     ]
     for img in doc["images"]:
         name = _e(img["file"])
+        review = _e(text.review_cell(img["review"])) if img.get("review") else ""
         if img["status"] != "ok":
             out.append(
                 f'<tr><td>{name}</td><td class="failed" colspan="6">failed: '
-                f"{_e(img['error'])}</td></tr>"
+                f"{_e(img['error'])}</td><td>{review}</td></tr>"
             )
             continue
         link = f'<a href="#{_e(img["key"])}">{name}</a>' if img["exported"] else name
@@ -91,7 +111,7 @@ def _image_table(doc: dict[str, Any]) -> list[str]:
             f"<td class='n'>{img['crack_area_pct']:.2f} %</td>"
             f"<td class='n'>{_e(length)}</td>"
             f"<td class='n'>{_e(text.fmt_px_mm(img['max_width_px'], img['max_width_mm']))}</td>"
-            f"<td class='n'>{_e(img['mm_per_px'] or '-')}</td></tr>"
+            f"<td class='n'>{_e(img['mm_per_px'] or '-')}</td><td>{review}</td></tr>"
         )
     out.append("</table>")
     return out
@@ -105,6 +125,8 @@ def _section(doc: dict[str, Any], img: dict[str, Any]) -> list[str]:
         f"{_e(text.fmt_px_mm(img['total_length_px'], img['total_length_mm']))}; maximum width "
         f"{_e(text.fmt_px_mm(img['max_width_px'], img['max_width_mm']))}</p>"
     )
+    if img.get("review"):
+        out.append(f"<p><b>Review:</b> {_e(text.review_cell(img['review']))}</p>")
     files = img["files"]
     if "overlay" in files:
         out.append(
@@ -148,6 +170,7 @@ def render_html(doc: dict[str, Any]) -> str:
         f'<p class="sub">CrackInspector {_e(doc["generator"]["version"])}, {_e(doc["created"])}'
         "</p>",
     ]
+    parts += _inspection(doc)
     parts += _summary(doc)
     parts += _image_table(doc)
     for img in doc["images"]:

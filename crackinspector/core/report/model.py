@@ -19,7 +19,7 @@ from crackinspector.core.analysis.severity import (
     SeverityScale,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: review status per image, inspection details, review progress
 PX_DIGITS = 3
 MM_DIGITS = 4
 
@@ -43,6 +43,7 @@ class ImageRecord:
     figure: bytes | None = field(default=None, repr=False)  # JPEG for the PDF
     seconds: float = 0.0
     index: int = 0  # position in the whole photo list (before any --shard split)
+    review: dict[str, Any] = field(default_factory=lambda: dict(UNREVIEWED_ENTRY))
 
     @property
     def ok(self) -> bool:
@@ -68,9 +69,130 @@ class ReportInfo:
     only_cracked: bool = False
     runtime: str = ""  # where the model ran: "CPU (ONNX)", "CUDA (PyTorch)"; "" for masks
     min_confidence: float = 0.0
+    inspections: list[dict[str, Any]] = field(default_factory=list)  # inspection_entry()s
+    review: dict[str, Any] | None = None  # review_progress() over every photo given
+    reviewed_only: bool = False  # only accepted and corrected photos are in the report
     created: _dt.datetime = field(
         default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     )
+
+
+UNREVIEWED_ENTRY: dict[str, Any] = {
+    "status": "unreviewed",
+    "reviewer": "",
+    "reviewed_at": None,
+    "note": "",
+    "model": None,
+    "threshold": None,
+    "changed": False,
+    "mask": "model",
+}
+REVIEW_STATUSES = ("unreviewed", "accepted", "false_alarm", "corrected", "follow_up")
+STATUS_TEXT = {
+    "unreviewed": "unreviewed",
+    "accepted": "accepted",
+    "false_alarm": "false alarm",
+    "corrected": "corrected",
+    "follow_up": "follow-up",
+}
+INSPECTION_FIELDS = ("project", "element", "location", "inspector", "date", "notes")
+
+
+def review_entry(
+    status: str,
+    reviewer: str = "",
+    reviewed_at: str | None = None,
+    note: str = "",
+    model: str | None = None,
+    threshold: float | None = None,
+    changed: bool = False,
+    mask: str = "model",
+) -> dict[str, Any]:
+    """An image's `review` object: the decision, and which mask was measured ('model',
+    'edited' for a corrected photo's mask, 'empty' for a false alarm)."""
+    return {
+        "status": status,
+        "reviewer": reviewer,
+        "reviewed_at": reviewed_at,
+        "note": note,
+        "model": model,
+        "threshold": threshold,
+        "changed": changed,
+        "mask": mask,
+    }
+
+
+def review_progress(
+    counts: dict[str, int], changed: int = 0, left_out: int = 0, reviewed_only: bool = False
+) -> dict[str, Any]:
+    """The report's `review` object: counts by status over every photo given."""
+    full = {s: int(counts.get(s, 0)) for s in REVIEW_STATUSES}
+    total = sum(full.values())
+    return {
+        "photos": total,
+        "reviewed": total - full["unreviewed"],
+        "counts": full,
+        "changed": changed,
+        "reviewed_only": reviewed_only,
+        "left_out": left_out,
+    }
+
+
+def review_text(review: dict[str, Any]) -> str:
+    """'37 of 120 reviewed: 20 accepted, 5 corrected, 10 false alarms, 2 follow-up'."""
+    c = review["counts"]
+    parts = [
+        f"{c['accepted']} accepted",
+        f"{c['corrected']} corrected",
+        f"{c['false_alarm']} false alarm" + ("" if c["false_alarm"] == 1 else "s"),
+        f"{c['follow_up']} follow-up",
+    ]
+    text = f"{review['reviewed']} of {review['photos']} reviewed: " + ", ".join(parts)
+    if review.get("changed"):
+        text += f" ({review['changed']} changed since reviewed)"
+    return text
+
+
+def merge_review_progress(parts: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The review progress of shards together (None when no shard has one)."""
+    have = [p for p in parts if p]
+    if not have:
+        return None
+    counts = {s: sum(p["counts"].get(s, 0) for p in have) for s in REVIEW_STATUSES}
+    return review_progress(
+        counts,
+        sum(p.get("changed", 0) for p in have),
+        sum(p.get("left_out", 0) for p in have),
+        any(p.get("reviewed_only") for p in have),
+    )
+
+
+def inspection_entry(folder: str, info: dict[str, Any]) -> dict[str, Any]:
+    """One inspection of the report's header: its folder and details."""
+    return {"folder": folder, **{k: str(info.get(k) or "") for k in INSPECTION_FIELDS}}
+
+
+def inspection_lines(inspection: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) rows of an inspection's details for the report headers."""
+    labels = {"project": "Project", "element": "Element", "location": "Location",
+              "inspector": "Inspector", "date": "Date", "notes": "Notes"}  # fmt: skip
+    rows = [(labels[k], inspection[k]) for k in INSPECTION_FIELDS if inspection.get(k)]
+    return rows or [("Inspection", "no details entered")]
+
+
+def review_cell(review: dict[str, Any]) -> str:
+    """'accepted by Ana, 2026-11-30: joint, not a crack': an image's review in one line."""
+    status = STATUS_TEXT.get(review["status"], review["status"])
+    text = status
+    if review.get("reviewer"):
+        text += f" by {review['reviewer']}"
+    if review.get("reviewed_at"):
+        text += f", {str(review['reviewed_at'])[:10]}"
+    if review.get("changed"):
+        text += " (photo changed since)"
+    if review.get("note"):
+        text += f": {review['note']}"
+    return text
 
 
 def crack_entry(crack: Crack) -> dict[str, Any]:
@@ -121,6 +243,7 @@ def image_entry(rec: ImageRecord) -> dict[str, Any]:
         "exported": rec.exported and rec.ok,
         "files": dict(rec.files),
         "seconds": round(rec.seconds, 3),
+        "review": dict(rec.review),
     }
     if m is None:  # failed: same keys, no values, so readers need no special case
         entry.update(dict.fromkeys(MEASUREMENT_KEYS))
@@ -212,7 +335,10 @@ def report_dict(info: ReportInfo, records: list[ImageRecord]) -> dict[str, Any]:
             "severity": info.severity.to_dict(),
             "fixed_mm_per_px": info.fixed_mm_per_px,
             "only_cracked": info.only_cracked,
+            "reviewed_only": info.reviewed_only,
         },
+        "inspections": list(info.inspections),
+        "review": info.review,
         "summary": summary(images, info.severity),
         "images": images,
     }

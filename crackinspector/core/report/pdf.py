@@ -96,6 +96,16 @@ def _summary_page(pdf: FPDF, doc: dict[str, Any]) -> None:
     pdf.add_page()
     _heading(pdf, "Crack inspection report", 18)
     pdf.ln(2)
+    for ins in doc.get("inspections") or []:
+        _key_values(pdf, text.inspection_lines(ins))
+        pdf.ln(1)
+    review = doc.get("review")
+    if review:
+        line = text.review_text(review)
+        if review.get("reviewed_only"):
+            line += f"; accepted and corrected findings only ({review['left_out']} left out)"
+        _key_values(pdf, [("Review", line)])
+        pdf.ln(1)
     calibration = (
         f"{st['fixed_mm_per_px']:g} mm/px for every image"
         if st["fixed_mm_per_px"]
@@ -136,6 +146,9 @@ def _summary_page(pdf: FPDF, doc: dict[str, Any]) -> None:
         if img["status"] != "ok":
             rows.append([img["file"], "failed", "", "", "", _t(img["error"])[:70]])
             continue
+        note = "" if img["exported"] else "no cracks, not exported"
+        if img.get("review"):
+            note = "; ".join(x for x in (text.review_cell(img["review"]), note) if x)
         rows.append(
             [
                 img["file"],
@@ -143,12 +156,12 @@ def _summary_page(pdf: FPDF, doc: dict[str, Any]) -> None:
                 f"{img['crack_area_pct']:.2f} %",
                 text.fmt_px_mm(img["total_length_px"], img["total_length_mm"]),
                 text.fmt_px_mm(img["max_width_px"], img["max_width_mm"]),
-                "" if img["exported"] else "no cracks, not exported",
+                note,
             ]
         )
     _table(
         pdf,
-        ["File", "Cracks", "Area", "Total length", "Max width", "Note"],
+        ["File", "Cracks", "Area", "Total length", "Max width", "Review / note"],
         rows,
         (40, 14, 16, 40, 34, 42),
     )
@@ -174,6 +187,11 @@ def _image_section(pdf: FPDF, doc: dict[str, Any], img: dict[str, Any], figure: 
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
     )
+    if img.get("review"):
+        pdf.multi_cell(
+            0, 5, _t("Review: " + text.review_cell(img["review"])),
+            new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+        )  # fmt: skip
     pdf.ln(2)
     if figure:
         avail_w = PAGE_W - 2 * MARGIN

@@ -1,6 +1,7 @@
 """CSV and JSON reports, written atomically from the report dictionary.
 
-`images.csv`: one row per input image (failed ones too, with the error).
+`images.csv`: one row per input image (failed ones too, with the error), with its review
+(`review_status`, `reviewer`, `reviewed_at`, `review_note`, `review_mask`).
 `cracks.csv`: one row per crack, in the order of the report's crack tables (severity, then
 length). Empty cells where a value does not exist (mm without a calibration). Column order
 is fixed; severity counts get one `count_<class>` column per class of the scale in use.
@@ -26,8 +27,12 @@ IMAGE_COLUMNS = [
     "file", "path", "status", "error", "width", "height", "mm_per_px", "calibration_source",
     "n_cracks", "crack_area_px", "crack_area_pct", "crack_area_mm2", "total_length_px",
     "total_length_mm", "max_width_px", "max_width_mm", "specks_removed",
-    "low_confidence_removed", "exported",
+    "low_confidence_removed", "exported", "review_status", "reviewer", "reviewed_at",
+    "review_note", "review_mask",
 ]  # fmt: skip
+REVIEW_COLUMNS = {"review_status": "status", "reviewer": "reviewer",
+                  "reviewed_at": "reviewed_at", "review_note": "note",
+                  "review_mask": "mask"}  # fmt: skip
 CRACK_COLUMNS = [
     "file", "crack_id", "severity", "confidence", "orientation", "angle_deg", "length_px",
     "length_mm", "max_width_px", "max_width_mm", "mean_width_px", "mean_width_mm",
@@ -78,7 +83,10 @@ def image_rows(doc: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     header = IMAGE_COLUMNS + [f"count_{c}" for c in classes] + [BELOW_COLUMN] + FILE_COLUMNS
     rows = []
     for img in doc["images"]:
-        row = {k: img.get(k) for k in IMAGE_COLUMNS}
+        row = {k: img.get(k) for k in IMAGE_COLUMNS if k not in REVIEW_COLUMNS}
+        review = img.get("review") or {}
+        for column, key in REVIEW_COLUMNS.items():
+            row[column] = review.get(key)
         counts = img.get("severity_counts") or {}
         for c in classes:
             row[f"count_{c}"] = counts.get(c, "") if img["status"] == "ok" else ""
