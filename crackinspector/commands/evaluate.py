@@ -47,7 +47,8 @@ def format_table(ev: Evaluation) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = pair_folders(args.images, args.masks)
+    # paired by name only: evaluate_pairs decodes each pair once and names any it cannot use
+    report = pair_folders(args.images, args.masks, check=False)
     pairs = report.pairs
     if args.split:
         subset = load_split(args.split).get(args.subset)

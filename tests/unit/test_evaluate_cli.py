@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from pathlib import Path
 
+import cv2
 import pytest
 
 from crackinspector.cli import main
@@ -53,15 +55,23 @@ def test_evaluate_prints_and_writes_both_protocols(labelled, tiny_model_path, tm
     assert doc["metrics"]["best_f1"] == pytest.approx(want["best_f1"])
 
 
-def test_evaluate_reports_a_bad_pair_and_goes_on(labelled, tiny_model_path, capsys):
+def test_evaluate_reports_a_bad_pair_and_goes_on(labelled, tiny_model_path, tmp_path, capsys):
     images, masks, _ = labelled
     (masks / "074.png").write_bytes(b"broken")
+    small = read_mask(masks / "075.png")[:100, :100].astype("uint8") * 255
+    cv2.imwrite(str(masks / "075.png"), small)  # a real mask, the wrong size for its photo
+    out_json = tmp_path / "ev.json"
     code = main(["evaluate", "--model", str(tiny_model_path), "--images", str(images),
-                 "--masks", str(masks), "--backend", "torch"])  # fmt: skip
+                 "--masks", str(masks), "--backend", "torch", "--json", str(out_json)])  # fmt: skip
     captured = capsys.readouterr()
-    assert "074.png" in captured.err
-    assert "on 2 images" in captured.out
-    assert code == 0  # the unreadable pair is left out at pairing, and said so
+    # each bad pair is named once, by the evaluation that decodes it (not also at pairing)
+    named = [line for line in captured.err.splitlines() if "074.png" in line or "075.png" in line]
+    assert len(named) == 2, captured.err
+    assert "074.png" in named[0] and "075.png" in named[1] and "size" in named[1]
+    assert "on 1 images" in captured.out
+    failures = json.loads(out_json.read_text())["failures"]
+    assert [Path(f.split(":")[0]).name for f in failures] == ["074.png", "075.png"]
+    assert code == 2  # like predict: the run finished, some inputs could not be used
 
 
 def test_evaluate_unknown_subset_is_one_line_error(labelled, tiny_model_path, capsys):
