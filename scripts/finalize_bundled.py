@@ -22,6 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from score_models import crack_free_windows  # scripts/: the same crack-free windows
 
 from crackinspector.core.analysis.evaluation import evaluate_pairs
 from crackinspector.core.infer.predictor import Predictor
@@ -47,18 +48,6 @@ def texture_photos() -> dict[str, np.ndarray]:
                 gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
                 out[name] = np.repeat(gray[..., None], 3, axis=2)
     return out
-
-
-def crack_free_windows(truth: np.ndarray, size: int = 128, margin: int = 8) -> np.ndarray:
-    """Boolean map of pixels inside size x size windows with no crack within `margin` px."""
-    near = cv2.dilate(truth.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
-    free = np.zeros_like(truth, bool)
-    h, w = truth.shape
-    for y in range(0, h - size + 1, size // 2):
-        for x in range(0, w - size + 1, size // 2):
-            if not near[y : y + size, x : x + size].any():
-                free[y : y + size, x : x + size] = True
-    return free
 
 
 def score(weights: Path, textures: dict[str, np.ndarray]) -> dict:
