@@ -3,9 +3,9 @@
 `run.lock` in the run folder holds the trainer's PID while it runs, under the project's one
 PID lock (crackinspector.core.io.pidlock: `flock`; on Windows a byte-range lock), which the
 kernel drops when the process ends, however it ends (kill -9 included), so a stale PID in
-the file never counts. A second
-trainer into the same folder fails at once with "in use by PID …"; the GUI asks `holder()`
-to find runs that are still training after it was closed and reopened. Readers take the
+the file never counts. A second trainer into the same folder fails at once with "in use by
+PID …"; the GUI asks `holder()` to find runs that are still training after it was closed
+and reopened. Readers take the
 lock for an instant; the trainer retries its own for a moment so such a glance is never
 mistaken for a running trainer.
 """
