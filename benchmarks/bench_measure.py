@@ -66,7 +66,8 @@ def random_cracks(shape=(3000, 4000), n=60, seed=0) -> np.ndarray:
 def main() -> int:
     from crackinspector.core.analysis.measure import measure_mask
     from crackinspector.core.io.imageio import read_image, read_mask
-    from crackinspector.core.report.export import ExportOptions, MaskFolderSource, run_export
+    from crackinspector.core.pipeline.engine import MaskFolderSource
+    from crackinspector.core.pipeline.export import ExportOptions, run_export
 
     rows = []
     cf = SHARED / "crackforest"

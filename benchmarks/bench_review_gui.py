@@ -59,10 +59,9 @@ def main() -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from crackinspector.core.infer.options import InferenceOptions
+    from crackinspector.core.infer.options import InferenceOptions, make_predictor
     from crackinspector.core.io.cache import ResultCache, file_digest
     from crackinspector.gui.app import dispose, make_app
-    from crackinspector.gui.inference import cache_identity
     from crackinspector.gui.main_window import MainWindow
 
     folder = scratch / "photos"
@@ -74,7 +73,8 @@ def main() -> int:
     probability = cv2.GaussianBlur(cracks, (0, 0), 2.0).clip(0, 1)
     model = save_untrained_model(scratch / "model")
     cache = ResultCache(scratch / "cache")
-    cache.put(file_digest(photo), cache_identity(model, InferenceOptions()), probability, 1.0)
+    identity = make_predictor(InferenceOptions(model=model.weights_path)).result_identity
+    cache.put(file_digest(photo), identity, probability, 1.0)
 
     app = make_app()
     window = MainWindow(model=model, cache=cache)

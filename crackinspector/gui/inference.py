@@ -34,17 +34,6 @@ PRUNE_EVERY = 25  # results written between two size checks
 Progress = Callable[[object], None]
 
 
-def cache_identity(model: ModelInfo, options: InferenceOptions) -> str:
-    """The disk-cache key of a model's maps: the model's identity, plus the precision and
-    flip averaging when they differ from the defaults (they change the numbers)."""
-    extra = []
-    if options.precision not in ("auto", "fp32"):
-        extra.append(options.precision)
-    if options.tta:
-        extra.append("tta")
-    return "+".join([model.identity, *extra])
-
-
 class InferenceEngine:
     """Predictor and disk cache for the controller's tasks; see the module docstring."""
 
@@ -81,7 +70,7 @@ class InferenceEngine:
             if not path.is_file():
                 raise FileProblem(path, "file not found")
             digest = file_digest(path)
-            identity = cache_identity(model, options)
+            identity = predictor.result_identity
             cached = self._cache_get(digest, identity)
             if cached is not None:
                 return AnalysisResult(path, model, cached.probability, cached.seconds, "disk cache")

@@ -25,7 +25,7 @@ from crackinspector.core.infer.predictor import (
 )
 from crackinspector.core.infer.tiling import accumulate, blend_window, extract_tile, plan_tiles
 from crackinspector.core.io.imageio import read_image
-from crackinspector.core.report.mask_overlay import overlay
+from crackinspector.core.report.overlay import tint as overlay
 
 
 @pytest.fixture(scope="module")

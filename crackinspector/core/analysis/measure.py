@@ -70,7 +70,6 @@ TRANSVERSE_MAX_DEG = 30.0
 LONGITUDINAL_MIN_DEG = 60.0
 BRANCHED_MIN_JUNCTIONS = 3
 BRANCHED_PX_PER_JUNCTION = 250.0  # heuristic; photos of ~0.5-2 MP
-ORIENTATIONS = ("transverse", "longitudinal", "diagonal", "branched")
 
 
 def _mm(value: float, mm_per_px: float | None) -> float | None:
@@ -219,10 +218,6 @@ class ImageMeasurement:
                 f"{n} crack{'s' if n != 1 else ''} under {self.min_confidence:.0%} confidence"
             )
         return " and ".join(parts) + " not listed" if parts else None
-
-    @property
-    def widest_crack(self) -> Crack | None:
-        return max(self.cracks, key=lambda c: c.max_width_px, default=None)
 
     def reclassified(self, scale: SeverityScale) -> ImageMeasurement:
         """The same measurement under another severity scale (cheap: no re-measuring),

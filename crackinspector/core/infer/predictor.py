@@ -238,6 +238,25 @@ class Predictor:
             int(batch_size) if batch_size else default_batch_size(self.device, self.tile_size)
         )
 
+    @property
+    def result_identity(self) -> str:
+        """What decides this Predictor's probability maps, for result caches: the model's
+        identity plus the effective precision, tile plan and flip averaging (today's fp32
+        448/112 path keeps the bare model identity, so older cache entries stay valid)."""
+        parts = [self.info.identity]
+        if self.precision != "fp32":
+            parts.append(self.precision)
+        card = self.info.card
+        default_overlap = None if self.overlap is None else int(card.tile_size) // 4
+        if (self.tile_size, self.overlap, self.fit_tiles) not in (
+            (int(card.tile_size), None, False),
+            (int(card.tile_size), default_overlap, False),
+        ):
+            parts.append(f"tiles{self.tile_size}/{self.overlap}{'fit' if self.fit_tiles else ''}")
+        if self.tta:
+            parts.append("tta")
+        return "+".join(parts)
+
     def _load_onnx(self, auto: bool) -> None:
         """The ONNX Runtime session at `self.precision`; with an "auto" backend or precision,
         a failure falls back (int8 to fp32, export to torch) with a warning."""

@@ -148,9 +148,6 @@ class ResultCache:
         atomic_write_bytes(path, buf.getvalue())
         return path
 
-    def size_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.folder.glob("*/*.npz"))
-
     def prune(self, max_bytes: int) -> int:
         """Delete least recently used entries until the cache fits; returns files removed."""
         entries = []

@@ -240,8 +240,11 @@ class _Engine:
         self.on_record: Callable[[ImageRecord], None] = on_record or (lambda _r: None)
 
     def model_identity(self) -> str | None:
-        info = getattr(self.source, "info", None)
-        return getattr(info, "identity", None)
+        """The result-cache identity: a Predictor's own (model, precision, tiles, flips)."""
+        identity = getattr(self.source, "result_identity", None)
+        if identity is None:
+            identity = getattr(getattr(self.source, "info", None), "identity", None)
+        return identity
 
     def probability(self, path: Path, image: np.ndarray, on_tiles) -> tuple[np.ndarray, Any]:
         """The probability map, and a pending cache entry (digest, identity, seconds) or None."""

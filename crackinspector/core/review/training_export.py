@@ -80,7 +80,7 @@ def _model_mask(
 ) -> tuple[np.ndarray, str, float]:
     predictor = models.get(review.model)
     threshold = review.threshold if review.threshold is not None else predictor.threshold
-    cached = cache.get(file_digest(review.path), predictor.info.identity) if cache else None
+    cached = cache.get(file_digest(review.path), predictor.result_identity) if cache else None
     if cached is not None and cached.probability.shape == image.shape[:2]:
         probability = cached.probability
     else:
