@@ -89,11 +89,14 @@ def test_cancel_midway_leaves_only_complete_files(qtbot, crackforest, tiny_model
         dialog.exportProgress.connect(on_progress)
     result = sig.args[0]
     assert dialog.wait()
-    assert result.cancelled and [r.path.stem for r in result.records] == ["001"]
+    # The cancel reaches the worker asynchronously (a queued signal), so one or two photos
+    # may finish first; whichever did keeps all its files, and nothing else is written.
+    done = [r.path.stem for r in result.records]
+    assert result.cancelled and done in (["001"], ["001", "002"])
     files = assert_only_complete_files(out)
-    assert sorted(p.relative_to(out).as_posix() for p in files) == [
-        "masks/001.png", "overlays/001.png", "prob/001.png",
-    ]  # fmt: skip
+    assert sorted(p.relative_to(out).as_posix() for p in files) == sorted(
+        f"{kind}/{stem}.png" for stem in done for kind in ("masks", "overlays", "prob")
+    )
     assert dialog.status.text() == "Cancelled."
     assert "no reports were written" in dialog.outcome.toPlainText()
 
