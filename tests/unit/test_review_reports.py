@@ -97,6 +97,7 @@ def test_json_measures_the_corrected_mask_and_states_reviews(exported, inspectio
     assert doc["review"]["photos"] == 4 and doc["review"]["reviewed"] == 3
     assert doc["review"]["counts"] == {"unreviewed": 1, "accepted": 1, "false_alarm": 1,
                                        "corrected": 1, "follow_up": 0}  # fmt: skip
+    assert {img["inspection"] for img in doc["images"]} == {0}
     [ins] = doc["inspections"]
     assert (ins["project"], ins["element"], ins["location"], ins["inspector"]) == (
         "Bridge 7", "Deck slab", "Span 2", REVIEWER)  # fmt: skip
@@ -121,6 +122,8 @@ def test_csv_html_and_pdf_state_reviews_and_inspection(exported) -> None:
     assert rows[f"{FALSE_ALARM}.jpg"]["review_status"] == "false_alarm"
     assert rows[f"{FALSE_ALARM}.jpg"]["n_cracks"] == "0"
     assert rows[f"{CORRECTED}.jpg"]["review_mask"] == "edited"
+    assert {r["project"] for r in rows.values()} == {"Bridge 7"}
+    assert {r["inspector"] for r in rows.values()} == {REVIEWER}
     with open(out / "cracks.csv", newline="", encoding="utf-8") as fh:
         files = [r["file"] for r in csv.DictReader(fh)]
     assert files.count(f"{CORRECTED}.jpg") == 1 and f"{FALSE_ALARM}.jpg" not in files
@@ -170,3 +173,18 @@ def test_predict_mm_per_px_overrides_the_store(inspection, tmp_path, tiny_model_
     with open(out / "summary.csv", newline="", encoding="utf-8") as fh:
         [row] = list(csv.DictReader(fh))
     assert float(row["mm_per_px"]) == 0.05 and row["review_status"] == "accepted"
+
+
+def test_merged_shards_sum_the_review_progress(inspection, tmp_path, tiny_model_path) -> None:
+    parts = []
+    for i in (1, 2):
+        part = tmp_path / f"part{i}"
+        export(inspection, part, tiny_model_path, "--shard", f"{i}/2", "--formats", "json")
+        parts.append(str(part))
+    merged = tmp_path / "merged"
+    assert main(["merge", *parts, "--out", str(merged), "--formats", "json,csv"]) == 0
+    doc = json.loads((merged / "report.json").read_text(encoding="utf-8"))
+    assert doc["review"]["photos"] == 4 and doc["review"]["reviewed"] == 3
+    assert len(doc["inspections"]) == 1
+    assert {img["inspection"] for img in doc["images"]} == {0}
+    assert by_file(doc)[f"{ACCEPTED}.jpg"]["review"]["note"] == NOTE

@@ -232,12 +232,16 @@ def run_export(
         left_out=len(reviews) - len(photos),
         reviewed_only=options.reviewed_only,
     )
-    inspections = []
+    inspections: list[dict[str, Any]] = []
+    inspection_of: dict[Path, int] = {}  # photo -> index into inspections
     for p in photos:
         found = lookup.inspection(p.path)
+        if found.store_path is None:
+            continue
         entry = inspection_entry(str(found.folder), found.info.to_dict())
-        if found.store_path is not None and entry not in inspections:
+        if entry not in inspections:
             inspections.append(entry)
+        inspection_of[p.path] = inspections.index(entry)
     jobs = [ImageJob(p, *lookup.lookup(p.path), review=reviews[p.path]) for p in photos]
     names = [p.path.name for p in photos]
     scale = resolve_scale(options.severity, [bool(j.mm_per_px) for j in jobs], names)
@@ -267,6 +271,8 @@ def run_export(
         ]
         if result.cancelled or result.fatal_error:
             return result
+        for image_rec in result.records:
+            image_rec.inspection = inspection_of.get(image_rec.path)
         identity = getattr(getattr(source, "info", None), "identity", None)
         info = ReportInfo(
             model_name=str(

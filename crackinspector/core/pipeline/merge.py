@@ -98,6 +98,13 @@ def _merge_exports(folders: Sequence[Path], writer: OutputWriter, formats: Seque
     images: list[tuple[Path, dict[str, Any]]] = []
     for folder, doc in docs:
         images += [(folder, img) for img in doc["images"]]
+    inspections: list[dict[str, Any]] = []
+    for _, d in docs:  # one list for all shards; each image's index re-pointed into it
+        own = d.get("inspections", [])
+        inspections += [i for i in own if i not in inspections]
+        for img in d["images"]:
+            if img.get("inspection") is not None:
+                img["inspection"] = inspections.index(own[img["inspection"]])
     images.sort(key=lambda fi: fi[1].get("index", -1))
     _unique([img["key"] for _, img in images if img["status"] == "ok"], "shard report")
     for folder, img in images:
@@ -108,9 +115,6 @@ def _merge_exports(folders: Sequence[Path], writer: OutputWriter, formats: Seque
     doc["summary"] = summary(entries, SeverityScale.from_dict(doc["settings"]["severity"]))
     doc["images"] = entries
     doc["review"] = merge_review_progress([d.get("review") for _, d in docs])
-    inspections: list[dict[str, Any]] = []
-    for _, d in docs:
-        inspections += [i for i in d.get("inspections", []) if i not in inspections]
     doc["inspections"] = inspections
     figures = {}
     if "pdf" in formats:

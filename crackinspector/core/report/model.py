@@ -44,6 +44,7 @@ class ImageRecord:
     seconds: float = 0.0
     index: int = 0  # position in the whole photo list (before any --shard split)
     review: dict[str, Any] = field(default_factory=lambda: dict(UNREVIEWED_ENTRY))
+    inspection: int | None = None  # index into the report's inspections (None: no store)
 
     @property
     def ok(self) -> bool:
@@ -244,6 +245,7 @@ def image_entry(rec: ImageRecord) -> dict[str, Any]:
         "files": dict(rec.files),
         "seconds": round(rec.seconds, 3),
         "review": dict(rec.review),
+        "inspection": rec.inspection,
     }
     if m is None:  # failed: same keys, no values, so readers need no special case
         entry.update(dict.fromkeys(MEASUREMENT_KEYS))

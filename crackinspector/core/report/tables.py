@@ -1,7 +1,8 @@
 """CSV and JSON reports, written atomically from the report dictionary.
 
 `images.csv`: one row per input image (failed ones too, with the error), with its review
-(`review_status`, `reviewer`, `reviewed_at`, `review_note`, `review_mask`).
+(`review_status`, `reviewer`, `reviewed_at`, `review_note`, `review_mask`) and, last, its
+inspection's details (`project`, `element`, `location`, `inspector`; empty without a store).
 `cracks.csv`: one row per crack, in the order of the report's crack tables (severity, then
 length). Empty cells where a value does not exist (mm without a calibration). Column order
 is fixed; severity counts get one `count_<class>` column per class of the scale in use.
@@ -40,6 +41,7 @@ CRACK_COLUMNS = [
     "bbox_x", "bbox_y", "bbox_w", "bbox_h", "junctions", "end_points", "gaps", "gap_px",
 ]  # fmt: skip
 FILE_COLUMNS = ["overlay", "mask", "prob"]
+INSPECTION_COLUMNS = ["project", "element", "location", "inspector"]  # the photo's inspection
 BELOW_COLUMN = "count_below_resolution"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -81,12 +83,18 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Mapping[str, Any
 def image_rows(doc: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     classes = doc["settings"]["severity"]["classes"]
     header = IMAGE_COLUMNS + [f"count_{c}" for c in classes] + [BELOW_COLUMN] + FILE_COLUMNS
+    header += INSPECTION_COLUMNS
+    inspections = doc.get("inspections") or []
     rows = []
     for img in doc["images"]:
         row = {k: img.get(k) for k in IMAGE_COLUMNS if k not in REVIEW_COLUMNS}
         review = img.get("review") or {}
         for column, key in REVIEW_COLUMNS.items():
             row[column] = review.get(key)
+        index = img.get("inspection")
+        ins = inspections[index] if index is not None and index < len(inspections) else {}
+        for column in INSPECTION_COLUMNS:
+            row[column] = ins.get(column, "")
         counts = img.get("severity_counts") or {}
         for c in classes:
             row[f"count_{c}"] = counts.get(c, "") if img["status"] == "ok" else ""
