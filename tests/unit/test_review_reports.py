@@ -132,8 +132,9 @@ def test_csv_html_and_pdf_state_reviews_and_inspection(exported) -> None:
     pdf = " ".join(p.extract_text() for p in pypdf.PdfReader(out / "report.pdf").pages)
     pdf = " ".join(pdf.split())  # the PDF wraps long lines
     for text in (html, pdf):
-        for needle in ("Bridge 7", "Deck slab", "Span 2", REVIEWER, progress, "false alarm",
-                       "corrected", "accepted", "unreviewed"):  # fmt: skip
+        for needle in ("Bridge 7", "Deck slab", "Span 2", progress, f"false alarm by {REVIEWER}",
+                       f"corrected by {REVIEWER}", f"accepted by {REVIEWER}", "unreviewed",
+                       "paver joint"):  # fmt: skip
             assert needle in text, needle
     assert NOTE in html and "hairline along the joint" in pdf
 
