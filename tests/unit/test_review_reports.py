@@ -189,3 +189,21 @@ def test_merged_shards_sum_the_review_progress(inspection, tmp_path, tiny_model_
     assert len(doc["inspections"]) == 1
     assert {img["inspection"] for img in doc["images"]} == {0}
     assert by_file(doc)[f"{ACCEPTED}.jpg"]["review"]["note"] == NOTE
+
+
+def test_a_corrected_mask_of_another_size_fails_that_photo_only(
+    inspection, tmp_path, tiny_model_path, capsys
+) -> None:
+    with open_store(inspection) as store:
+        store.save_mask(inspection / f"{ACCEPTED}.jpg", np.ones((10, 10), dtype=bool))
+        store.flush()
+    out = tmp_path / "out"
+    rc = main(["export", str(inspection), "--out", str(out), "--model", str(tiny_model_path),
+               "--no-cache", "--formats", "json", "-q"])  # fmt: skip
+    assert rc == 2
+    images = by_file(json.loads((out / "report.json").read_text(encoding="utf-8")))
+    bad = images[f"{ACCEPTED}.jpg"]
+    assert bad["status"] == "failed" and "corrected mask is 10 x 10 px" in bad["error"]
+    assert [img["status"] for name, img in images.items() if name != f"{ACCEPTED}.jpg"] == [
+        "ok", "ok", "ok"]  # fmt: skip
+    assert f"{ACCEPTED}.jpg" in capsys.readouterr().err
