@@ -45,7 +45,14 @@ def _tile(image: np.ndarray, pred: np.ndarray, truth: np.ndarray | None, caption
     cell = np.full((CELL + 22, CELL, 3), 255, np.uint8)
     cell[: out.shape[0], : out.shape[1]] = out
     cv2.putText(
-        cell, caption, (3, CELL + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA
+        cell,
+        caption,
+        (3, out.shape[0] + 16),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.42,
+        (0, 0, 0),
+        1,
+        cv2.LINE_AA,
     )
     return cell
 
