@@ -28,20 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from crackinspector.core.infer.hardware import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "gui_responsiveness.json"
 TARGET_MS = 100.0
 PROBE_MS = 10
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def parse_args() -> argparse.Namespace:

@@ -24,20 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from crackinspector.core.infer.hardware import cpu_model  # noqa: E402
 from crackinspector.core.io.imageio import image_size  # noqa: E402
 from crackinspector.core.io.pairing import check_pair, pair_folders  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def header_check(pair) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -49,22 +48,13 @@ from bench_width_data import (
 
 from crackinspector.core.analysis.analyse import AnalysisSettings, analyse
 from crackinspector.core.analysis.measure import ImageMeasurement, measure_mask
+from crackinspector.core.infer.hardware import cpu_model
 
 RESULTS = REPO / "benchmarks" / "results" / "width.json"
 ALL_METHODS = ("intensity", "probability", "mask")
 BANDS = ((1, 2), (3, 5), (6, 9), (10, 15))
 # a found crack longer than this times the true one has texture marks (joints) joined to it
 JOINED_LENGTH_RATIO = 1.2
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def measure(sample: Sample, prob: np.ndarray, threshold: float, method: str) -> ImageMeasurement:

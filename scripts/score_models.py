@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import cv2
 import numpy as np
 
 from crackinspector.core.analysis.metrics import SetMetrics
+from crackinspector.core.infer.hardware import cpu_model
 from crackinspector.core.infer.predictor import Predictor
 from crackinspector.core.io.imageio import read_image, read_mask
 from crackinspector.core.io.pairing import load_split
@@ -140,7 +140,7 @@ def main() -> int:
     ap.add_argument("--write-card", action="store_true", help="store threshold and metrics")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    results = {"cpu": _cpu_model(), "models": {}}
+    results = {"cpu": cpu_model(), "models": {}}
     for weights in args.models:
         s = score(weights, args.threshold)
         results["models"][str(weights)] = s
@@ -163,13 +163,6 @@ def main() -> int:
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         print(f"written {args.out}")
     return 0
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
 
 
 if __name__ == "__main__":
