@@ -203,7 +203,8 @@ class ExportDialog(QDialog):
         group.addButton(self.selected_radio)
         (self.selected_radio if self.selected else self.all_radio).setChecked(True)
         self.only_cracked = QCheckBox("Only images with cracks (others are listed, not exported)")
-        for w in (self.all_radio, self.selected_radio, self.only_cracked):
+        self.reviewed_only = QCheckBox("Only accepted and corrected findings (reviewed photos)")
+        for w in (self.all_radio, self.selected_radio, self.only_cracked, self.reviewed_only):
             grid.addWidget(w)
         layout.addWidget(images)
 
@@ -319,6 +320,7 @@ class ExportDialog(QDialog):
             masks=self.masks_box.isChecked(),
             prob=self.prob_box.isChecked(),
             only_cracked=self.only_cracked.isChecked(),
+            reviewed_only=self.reviewed_only.isChecked(),
             existing=self.existing_combo.currentData(),
             threshold=threshold if threshold > 0 else None,
             mm_per_px=self.mm_per_px,

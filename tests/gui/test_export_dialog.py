@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 from file_checks import assert_only_complete_files
 from gui_support import _no_running_qthreads  # noqa: F401 - autouse leak check
@@ -148,3 +152,29 @@ def test_mm_preset_without_calibration_fails_cleanly(qtbot, crackforest, tmp_pat
         dialog.start()
     assert "millimetres" in sig.args[0]
     assert dialog.wait() and not (tmp_path / "out").exists()
+
+
+def test_reviewed_only_exports_accepted_and_corrected_photos(
+    qtbot, crackforest, tiny_model_path, tmp_path
+) -> None:
+    from crackinspector.core.review import open_store
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    paths = []
+    for stem in ("001", "002", "003"):
+        shutil.copy(crackforest / "images" / f"{stem}.jpg", folder / f"{stem}.jpg")
+        paths.append(folder / f"{stem}.jpg")
+    with open_store(folder) as store:
+        store.set_status(paths[0], "accepted", reviewer="R. K.")
+        store.set_status(paths[1], "false_alarm", reviewer="R. K.")
+    out = tmp_path / "out"
+    dialog = make(qtbot, paths, model=tiny_model_path, threshold=0.6, out_dir=out)
+    dialog.reviewed_only.setChecked(True)
+    with qtbot.waitSignal(dialog.exportFinished, timeout=TIMEOUT_MS) as sig:
+        dialog.start()
+    assert dialog.wait()
+    doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert sig.args[0].complete
+    assert [Path(i["file"]).name for i in doc["images"]] == ["001.jpg"]
+    assert doc["settings"]["reviewed_only"] is True
