@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ from PySide6.QtWidgets import (
 from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX
 from crackinspector.core.analysis.severity import PRESETS, SeverityScale
 from crackinspector.core.errors import CrackInspectorError
+from crackinspector.core.infer.options import InferenceOptions, make_predictor
 from crackinspector.core.pipeline.engine import Progress
 from crackinspector.core.pipeline.export import (
     EXISTING_POLICIES,
@@ -157,6 +159,7 @@ class ExportDialog(QDialog):
         out_dir: str | Path | None = None,
         device: str = "auto",
         backend: str = "auto",
+        inference: InferenceOptions | None = None,
         source_factory: SourceFactory | None = None,
         cache: Any | None = None,
         parent: QWidget | None = None,
@@ -170,6 +173,7 @@ class ExportDialog(QDialog):
         self.paths = [Path(p) for p in paths]
         self.selected = [Path(p) for p in (selected or [])]
         self.model = model
+        self.inference = inference
         self.device, self.backend = device, backend
         self.source_factory = source_factory
         self.cache = cache
@@ -332,13 +336,16 @@ class ExportDialog(QDialog):
     def _factory(self) -> SourceFactory:
         if self.source_factory is not None:
             return self.source_factory
-        model, device, backend = self.model, self.device, self.backend
+        # the window's inference options (precision, threads, tiles, flips), so the report
+        # has the numbers the panels show; without them, the CLI's defaults
+        options = replace(
+            self.inference or InferenceOptions(device=self.device, backend=self.backend),
+            model=self.model,
+        )
 
         def make():
-            from crackinspector.core.infer.predictor import Predictor
-
             try:
-                return Predictor(model, device=device, backend=backend)
+                return make_predictor(options)
             except ValueError as exc:
                 raise CrackInspectorError(str(exc)) from None
 

@@ -137,19 +137,30 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    @staticmethod
+    def _scrolled(widget: QWidget, name: str) -> QScrollArea:
+        scroll = QScrollArea()
+        scroll.setObjectName(name)
+        scroll.setWidget(widget)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        return scroll
+
     def _build_docks(self) -> None:
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.images_dock = self._add_dock(self.list_view, "Images", "images_dock", left)
         self.layers_dock = self._add_dock(self.layers_panel, "Layers", "layers_dock", right)
-        self.info_dock = self._add_dock(self.info_panel, "Current image", "info_dock", right)
-        # In a scroll area so the panel's minimum height never makes the window taller;
-        # below the thumbnails, which shrink gracefully (short windows stay short).
-        scroll = QScrollArea()
-        scroll.setObjectName("measure_scroll")
-        scroll.setWidget(self.measure_panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.measure_dock = self._add_dock(scroll, "Measurements", "measure_dock", left)
+        # Panels in scroll areas, so their minimum heights never make the window taller
+        # (short windows stay short); the measurements below the thumbnails.
+        self.info_dock = self._add_dock(
+            self._scrolled(self.info_panel, "info_scroll"), "Current image", "info_dock", right
+        )
+        self.measure_dock = self._add_dock(
+            self._scrolled(self.measure_panel, "measure_scroll"),
+            "Measurements",
+            "measure_dock",
+            left,
+        )
         self.splitDockWidget(self.images_dock, self.measure_dock, Qt.Orientation.Vertical)
 
     def _initial_dock_sizes(self) -> None:
@@ -609,8 +620,7 @@ class MainWindow(QMainWindow):
             else s.severity,
             min_confidence=s.min_confidence,
             cache=self.controller.engine.cache,  # reuse what the app already analysed
-            device=s.inference.device,
-            backend=s.inference.backend,
+            inference=s.inference,
             parent=self,
         )
         dialog.setObjectName("export_dialog")
