@@ -37,9 +37,11 @@ def rgb_pixmap(rgb: np.ndarray) -> QPixmap:
 
 
 def photo_pixmap(bgra: np.ndarray) -> QPixmap:
-    """A pixmap over a BGRA (RGB32 layout) photo array without copying; keep `bgra` alive."""
+    """A pixmap of a BGRA (RGB32 layout) photo array. Qt gets its own copy: a pixmap sharing
+    a numpy buffer crashed the GUI thread when the array was freed before a repaint."""
     h, w, _ = bgra.shape
-    return QPixmap.fromImage(QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_RGB32))
+    image = QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_RGB32)
+    return QPixmap.fromImage(image.copy())
 
 
 def crack_mask(probability_u16: np.ndarray, threshold: float) -> np.ndarray:
@@ -115,8 +117,8 @@ def indexed_to_bgra(indices: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 
 def shared_pixmap(bgra: np.ndarray) -> QPixmap:
-    """A pixmap over a premultiplied BGRA array *without copying*: Qt's raster pixmaps share
-    a 32-bit image's buffer, so the caller must keep `bgra` alive as long as the pixmap."""
+    """A pixmap of a premultiplied BGRA array. Qt gets its own copy (see photo_pixmap): the
+    zero-copy version left pixmaps over freed numpy buffers."""
     h, w, _ = bgra.shape
     image = QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_ARGB32_Premultiplied)
-    return QPixmap.fromImage(image)
+    return QPixmap.fromImage(image.copy())
