@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -125,13 +126,20 @@ def test_models_import_converts_legacy_checkpoints(tmp_path, monkeypatch, capsys
     assert "legacy" in capsys.readouterr().out
 
 
-def test_import_refuses_pickled_code_and_wrong_encoder(tmp_path, capsys):
+def _evil_checkpoint(tmp_path: Path) -> Path:
+    """A checkpoint whose unpickling would run code (print), as an attacker would ship it."""
+
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
 
     evil = tmp_path / "evil.pt"
     torch.save({"model": Evil()}, evil)
+    return evil
+
+
+def test_import_refuses_pickled_code_and_wrong_encoder(tmp_path, capsys):
+    evil = _evil_checkpoint(tmp_path)
     assert main(["models", "import", str(evil), "--encoder", "resnet18"]) == 1
     err = capsys.readouterr()
     assert "cannot read checkpoint safely" in err.err and "pwned" not in err.out
@@ -262,12 +270,7 @@ def test_saved_weights_get_the_same_permissions_as_cards(tmp_path):
 
 
 def test_import_error_keeps_torchs_warning_about_running_code(tmp_path, capsys):
-    class Evil:
-        def __reduce__(self):
-            return (print, ("pwned",))
-
-    evil = tmp_path / "evil.pt"
-    torch.save({"model": Evil()}, evil)
+    evil = _evil_checkpoint(tmp_path)
     assert main(["models", "import", str(evil), "--encoder", "resnet18"]) == 1
     captured = capsys.readouterr()
     err = captured.err.strip()
