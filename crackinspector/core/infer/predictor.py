@@ -141,11 +141,14 @@ def default_batch_size(device: torch.device, tile: int) -> int:
     return max(1, CPU_BATCH_PIXELS // (tile * tile))
 
 
-def default_tiling(card_tile: int, precision: str) -> tuple[int, int | None, bool]:
-    """(tile, overlap, fit) by default: int8 the measured plan (`DEFAULT_TILE`, or the card's
-    tile if larger, `DEFAULT_OVERLAP`, fitted); other precisions today's plan (the card's
-    tile, a quarter-tile overlap (None), not fitted)."""
-    if precision == "int8":
+def default_tiling(
+    card_tile: int, precision: str, planned: bool = False
+) -> tuple[int, int | None, bool]:
+    """(tile, overlap, fit) by default: int8, and fp32 that auto chose with its checked plan
+    (`planned`), the measured plan (`DEFAULT_TILE`, or the card's tile if larger,
+    `DEFAULT_OVERLAP`, fitted); otherwise today's plan (the card's tile, a quarter-tile
+    overlap (None), not fitted)."""
+    if precision == "int8" or planned:
         return max(int(card_tile), DEFAULT_TILE), DEFAULT_OVERLAP, True
     return int(card_tile), None, False
 
@@ -230,7 +233,9 @@ class Predictor:
                 torch.set_num_threads(self.threads)  # torch's pool is per process
             self._model = load_model(self.info, "cpu")
             self._place_model(self.device)
-        planned_tile, planned_overlap, fit = default_tiling(card.tile_size, self.precision)
+        planned_tile, planned_overlap, fit = default_tiling(
+            card.tile_size, self.precision, choice.planned_tiles
+        )
         self.tile_size = int(tile_size) if tile_size else planned_tile
         self.overlap: int | None = planned_overlap if overlap is None else int(overlap)
         self.fit_tiles = fit  # shrink tiles to the photo (tiling.fitted_side)
