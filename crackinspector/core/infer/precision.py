@@ -52,7 +52,8 @@ def cpu_preference() -> tuple[str, ...]:
     with AMX (docs/BENCHMARKS.md); int8 there is not measured yet, so it comes second.
     int8 only with int8 dot-product instructions (VNNI or AMX): on an AVX2 CPU without them
     (AMD EPYC Zen 1) int8 took 1.04x fp32's time on a 4000 x 3000 photo with ONNX Runtime
-    (benchmarks/bench_speed.py) and 1.00x on a 512 px tile with OpenVINO's, so there int8 only costs accuracy and fp32 is used.
+    (benchmarks/bench_speed.py) and 1.00x on a 512 px tile with OpenVINO's, so there int8
+    only costs accuracy and fp32 is used.
     """
     preference = ("bf16",) if hardware.native_bf16() else ()
     if hardware.int8_dot_product():
