@@ -49,11 +49,11 @@ def test_pairs() -> list:
 def configurations(tta: bool) -> list[dict]:
     from crackinspector.core.infer.hardware import native_bf16
     from crackinspector.core.infer.precision import PLANNED_FP32
-    from crackinspector.core.infer.predictor import DEFAULT_OVERLAP, DEFAULT_TILE
+    from crackinspector.core.infer.predictor import FP32_PLANNED_OVERLAP
 
     precisions = ["fp32", "int8"] + (["bf16"] if native_bf16() else [])
     configs = [{"name": p, "precision": p} for p in precisions]
-    planned = {"tile_size": DEFAULT_TILE, "overlap": DEFAULT_OVERLAP, "fit": True}
+    planned = {"overlap": FP32_PLANNED_OVERLAP, "fit": True}  # the card's tile: default_tiling
     configs.insert(
         1, {"name": "fp32 planned", "precision": "fp32", "check": PLANNED_FP32, **planned}
     )
