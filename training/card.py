@@ -5,7 +5,7 @@ data by dataset and split, never by folder: `--images /x/shared/data/crackforest
 --split /x/shared/data/crackforest/split.json` becomes
 `{"dataset": "crackforest", "split": "crackforest.split.json:train"}`. Used by
 crackinspector-train for every card it writes (loop.export_model) and by
-scripts/finalize_bundled.py for the bundled ones.
+scripts/ship_model.py for the bundled ones.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def portable_training(training: dict[str, Any]) -> dict[str, Any]:
         out["config"] = portable_config(out["config"])
     if isinstance(out.get("command"), str):
         out["command"] = _command_words(out["command"])
-    parent = out.get("parent")
-    if isinstance(parent, dict) and isinstance(parent.get("training"), dict):
-        out["parent"] = {**parent, "training": portable_training(parent["training"])}
+    for key in ("parent", "converted_from"):  # fine-tuned from / moved onto a new encoder
+        parent = out.get(key)
+        if isinstance(parent, dict) and isinstance(parent.get("training"), dict):
+            out[key] = {**parent, "training": portable_training(parent["training"])}
     return out

@@ -401,7 +401,7 @@ def check_model_files(folder: Path) -> list[ModelCheck]:
 
 def write_manifest(folder: Path) -> dict[str, str]:
     """Record the SHA-256 of every weights file in `folder` in its manifest (atomically);
-    run it whenever bundled models are installed (scripts/finalize_bundled.py)."""
+    run it whenever bundled models are installed (scripts/ship_model.py)."""
     import json
 
     from crackinspector.core.io.atomic import atomic_write_text
