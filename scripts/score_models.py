@@ -57,16 +57,31 @@ def _stems(split_file: Path, key: str) -> list[str]:
     return sorted(load_split(split_file)[key])
 
 
+def _labelled(name: str, split: Path, key: str) -> list[tuple[Path, Path | None]]:
+    folder = DATA / name
+    return [
+        (next((folder / "images").glob(f"{s}.*")), folder / "masks" / f"{s}.png")
+        for s in _stems(split, key)
+    ]
+
+
+def validation_sets() -> dict[str, list[tuple[Path, Path | None]]]:
+    """The validation parts of the training mix (scripts/train_bundled.sh), all of them:
+    for choosing between candidate models without touching any test split."""
+    neg = DATA / "negatives" / "images"
+    out = {
+        f"{name}_val": _labelled(name, PREP / f"{name}.split.json", "val")
+        for name in ("crackforest", "crackpool", "masonry", "uav75")
+    }
+    out["negatives_val"] = [
+        (neg / f"{s}.jpg", None) for s in _stems(PREP / "negatives.split.json", "val")
+    ]
+    return out
+
+
 def sets() -> dict[str, list[tuple[Path, Path | None]]]:
     """(image, mask or None for crack-free) per scored set."""
-
-    def labelled(name: str, split: Path, key: str) -> list[tuple[Path, Path | None]]:
-        folder = DATA / name
-        return [
-            (next((folder / "images").glob(f"{s}.*")), folder / "masks" / f"{s}.png")
-            for s in _stems(split, key)
-        ]
-
+    labelled = _labelled
     neg = DATA / "negatives" / "images"
     return {
         "crackforest_test": labelled("crackforest", DATA / "crackforest/split.json", "test"),
@@ -88,7 +103,7 @@ def probability(predictor: Predictor, digest: str, set_name: str, image_path: Pa
     return prob
 
 
-def score(weights: Path, threshold_rule: str) -> dict:
+def score(weights: Path, threshold_rule: str, which: str = "test") -> dict:
     card = ModelCard.load(weights.with_suffix(".json"))
     validation = card.metrics.get("validation", {})
     t = float(card.threshold)
@@ -98,8 +113,9 @@ def score(weights: Path, threshold_rule: str) -> dict:
     digest = weights_digest(weights)
     out: dict = {"threshold": t, "threshold_rule": threshold_rule}
     started = time.perf_counter()
-    for set_name, items in sets().items():
-        if set_name == "negatives_test":
+    pooled = SetMetrics(threshold=t)  # every labelled photo of the sets, counts summed
+    for set_name, items in (sets() if which == "test" else validation_sets()).items():
+        if set_name.startswith("negatives"):
             marked = [
                 float(np.mean(probability(predictor, digest, set_name, p) >= t)) * 100
                 for p, _ in items
@@ -118,6 +134,7 @@ def score(weights: Path, threshold_rule: str) -> dict:
             prob = probability(predictor, digest, set_name, image_path)
             truth = read_mask(mask_path)
             metrics.add(prob, truth)
+            pooled.add(prob, truth)
             if set_name == "crackforest_test":
                 free = crack_free_windows(truth)
                 free_marked += int(np.count_nonzero((prob >= t) & free))
@@ -129,6 +146,9 @@ def score(weights: Path, threshold_rule: str) -> dict:
             out[set_name]["crack_free_windows_marked_percent"] = (
                 100.0 * free_marked / max(1, free_total)
             )
+    if which != "test":
+        r = pooled.result()
+        out["all_val"] = {k: r[k] for k in ("images", "f1", "f1_tol2", "best_threshold", "best_f1")}
     out["seconds"] = round(time.perf_counter() - started, 1)
     return out
 
@@ -138,12 +158,29 @@ def main() -> int:
     ap.add_argument("models", nargs="+", type=Path)
     ap.add_argument("--threshold", choices=("validation", "card"), default="validation")
     ap.add_argument("--write-card", action="store_true", help="store threshold and metrics")
+    ap.add_argument(
+        "--sets", choices=("test", "validation"), default="test",
+        help="validation: the training mix's val parts, to choose between candidates",
+    )  # fmt: skip
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     results = {"cpu": cpu_model(), "models": {}}
     for weights in args.models:
-        s = score(weights, args.threshold)
+        s = score(weights, args.threshold, args.sets)
         results["models"][str(weights)] = s
+        if args.sets == "validation":
+            v = s["all_val"]
+            per_set = ", ".join(
+                f"{k} {s[k]['f1']:.3f}" for k in s if k.endswith("_val") and "f1" in s[k]
+            )
+            print(
+                f"{weights.name}: t={s['threshold']:.2f} validation strict F1 {v['f1']:.3f} "
+                f"2-px {v['f1_tol2']:.3f} (best t {v['best_threshold']:.2f}: {v['best_f1']:.3f})"
+                f" | {per_set} | negatives val "
+                f"{s['negatives_val']['mean_marked_percent']:.2f}% ({s['seconds']} s)",
+                flush=True,
+            )
+            continue
         cf, neg = s["crackforest_test"], s["negatives_test"]
         print(
             f"{weights.name}: t={s['threshold']:.2f} CF test strict F1 {cf['f1']:.3f} 2-px F1 "
