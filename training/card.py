@@ -42,7 +42,8 @@ def _split_lists(path: str) -> list[str]:
 
 
 def _split_entry(dataset: str, split: str) -> dict[str, str]:
-    name = f"{dataset}.{Path(split).name}"
+    file = Path(split).name  # <set>/split.json, or runs/data/<set>.split.json (prepared)
+    name = file if file.startswith(f"{dataset}.") else f"{dataset}.{file}"
     entry = {"split": f"{name}:train"}
     if "val" in _split_lists(split):
         entry["validation_split"] = f"{name}:val"
