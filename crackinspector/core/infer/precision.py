@@ -55,7 +55,7 @@ def cpu_preference() -> tuple[str, ...]:
     (benchmarks/bench_speed.py) and 1.00x on a 512 px tile with OpenVINO's, so there int8
     only costs accuracy and fp32 is used.
     """
-    preference = ("bf16",) if hardware.native_bf16() else ()
+    preference: tuple[str, ...] = ("bf16",) if hardware.native_bf16() else ()
     if hardware.int8_dot_product():
         preference += ("int8",)
     return preference
