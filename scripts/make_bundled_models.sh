@@ -55,9 +55,10 @@ vgg_mix=(scripts/train_bundled.sh vgg16_bn runs/init/unet-vgg16-bn-init.safetens
 if [[ " $stages " == *" mix "* ]]; then
   "$py" scripts/prepare_training_data.py
   PATH="$(dirname "$py"):$PATH" "${r34_mix[@]}" &  # one core each, side by side
+  r34_pid=$!
   "$py" "${vgg_init[@]}"
   PATH="$(dirname "$py"):$PATH" "${vgg_mix[@]}"
-  wait
+  wait "$r34_pid"  # its exit status: a failed ResNet34 run stops the script here
 fi
 
 if [[ " $stages " == *" ship "* ]]; then
