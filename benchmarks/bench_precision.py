@@ -3,8 +3,7 @@
 Strict and 2-px-tolerant F1 (core.analysis.evaluation, the protocol of the model cards) on
 the 46 CrackForest `test` photos at fp32 / int8 / bf16 (bf16 only where the CPU does it
 natively), each with its default tiling (fp32: today's 448 px tiles overlapping by 112,
-exactly the path before issue 14; int8: the planned 1024 px fitted tiles), fp32 with the
-planned tiles too (what auto runs on a CPU where int8 is no faster), and optionally
+exactly the path before issue 14; int8: the planned 1024 px fitted tiles), and optionally
 each with flip TTA. With --write-card the results go into the
 model card's `precision_checks`, which `--precision auto` reads: this is the one command to
 refresh them after a model is retrained:
@@ -48,15 +47,9 @@ def test_pairs() -> list:
 
 def configurations(tta: bool) -> list[dict]:
     from crackinspector.core.infer.hardware import native_bf16
-    from crackinspector.core.infer.precision import PLANNED_FP32
-    from crackinspector.core.infer.predictor import FP32_PLANNED_OVERLAP
 
     precisions = ["fp32", "int8"] + (["bf16"] if native_bf16() else [])
     configs = [{"name": p, "precision": p} for p in precisions]
-    planned = {"overlap": FP32_PLANNED_OVERLAP, "fit": True}  # the card's tile: default_tiling
-    configs.insert(
-        1, {"name": "fp32 planned", "precision": "fp32", "check": PLANNED_FP32, **planned}
-    )
     if tta:
         configs += [{"name": f"{p} + TTA", "precision": p, "tta": True} for p in precisions]
     return configs
@@ -99,7 +92,6 @@ def evaluate(model: str, config: dict, pairs: list, threads: int) -> dict:
         "fit_tiles": predictor.fit_tiles,
         "tta": predictor.tta,
         "threads": predictor.threads,
-        "check": config.get("check", predictor.precision),  # its key in precision_checks
     }
 
 
@@ -167,7 +159,7 @@ def main() -> None:
     for r in rows.values():
         if r.get("tta") or r["images"] != len(pairs):
             continue
-        checks[r["check"]] = {
+        checks[r["precision"]] = {
             "strict_f1": round(r["strict_f1"], 5),
             "tolerant_f1": round(r["tolerant_f1"], 5),
             "on": CHECKED_ON,

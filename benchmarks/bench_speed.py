@@ -6,12 +6,11 @@ best round counts):
 
 - today:              fp32 ONNX Runtime, 448 px tiles overlapping by 112, unfitted (before
                       issue 14; still what --precision fp32 runs)
-- fp32 planned tiles: what auto runs as fp32 (448 px tiles, 32 overlap, fitted)
+- fp32 planned tiles: fp32 on 448 px tiles, 32 overlap, fitted (today's tile memory)
 - fp32 int8's tiles:  fp32 with the int8 tile plan (1024 px fitted, 64 overlap)
 - int8 today's tiles: int8 with today's tiles
-- default:            make_predictor(InferenceOptions()): precision auto (int8 on CPUs
-                      with VNNI/AMX where the card's check allows it, else fp32 with the
-                      planned tiles) with that precision's tile plan
+- default:            make_predictor(InferenceOptions()): precision auto (int8 where the
+                      card's check allows it) with that precision's tile plan
 - sgemm:        torch.mm of two 2048 x 2048 float32 matrices, the fp32 arithmetic ceiling
 
     .venv/bin/python benchmarks/bench_speed.py                  # the whole photo, 1 round

@@ -8,9 +8,7 @@
 - auto: on a GPU, its autocast (bf16, else fp16: what the Predictor always did there); on
   the CPU, the fastest precision whose accuracy was checked for this model, i.e. recorded in
   the model card's `precision_checks` (written by benchmarks/bench_precision.py) within
-  `STRICT_F1_TOLERANCE` / `TOLERANT_F1_TOLERANCE` of the card's fp32 check, among those
-  this CPU does faster than fp32 (`cpu_preference`); else fp32, with the planned tiles
-  (predictor.default_tiling) where the card's "fp32-planned" check passes.
+  `STRICT_F1_TOLERANCE` / `TOLERANT_F1_TOLERANCE` of the card's fp32 check; else fp32.
 """
 
 from __future__ import annotations
@@ -39,10 +37,6 @@ class Choice:
     precision: str  # "fp32" | "bf16" | "fp16" | "int8"
     backend: str  # "torch" | "onnx"
     reason: str  # one line for logs: why this precision
-    planned_tiles: bool = False  # fp32 chosen by auto with its checked tile plan
-
-
-PLANNED_FP32 = "fp32-planned"  # the check key of fp32 with the planned tiles
 
 
 def cpu_preference() -> tuple[str, ...]:
@@ -50,15 +44,11 @@ def cpu_preference() -> tuple[str, ...]:
 
     Native bf16 (AMX / AVX-512 BF16): torch bf16 measured 2.6x ONNX fp32 on a 2-core Xeon
     with AMX (docs/BENCHMARKS.md); int8 there is not measured yet, so it comes second.
-    int8 only with int8 dot-product instructions (VNNI or AMX): on an AVX2 CPU without them
-    (AMD EPYC Zen 1) int8 took 1.04x fp32's time on a 4000 x 3000 photo with ONNX Runtime
-    (benchmarks/bench_speed.py) and 1.00x on a 512 px tile with OpenVINO's, so there int8
-    only costs accuracy and fp32 is used.
+    Elsewhere int8 is the only candidate (bf16 would be emulated).
     """
-    preference: tuple[str, ...] = ("bf16",) if hardware.native_bf16() else ()
-    if hardware.int8_dot_product():
-        preference += ("int8",)
-    return preference
+    if hardware.native_bf16():
+        return ("bf16", "int8")
+    return ("int8",)
 
 
 def check_passes(checks: Mapping[str, Any], precision: str, weights: str | None = None) -> bool:
@@ -86,11 +76,9 @@ def choose(
     backend: str,
     checks: Mapping[str, Any] | None,
     weights: str | None = None,
-    preference: tuple[str, ...] | None = None,
 ) -> Choice:
     """The precision and backend for `requested` on `device` with `backend` ("auto",
-    "torch" or "onnx"), given the card's `checks` for the weights whose SHA-256 is `weights`;
-    `preference`: the reduced precisions auto tries, fastest first (default: this CPU's).
+    "torch" or "onnx"), given the card's `checks` for the weights whose SHA-256 is `weights`.
     Raises ValueError for a combination that cannot run at all; warns
     (PrecisionWarning) and uses fp32 where a reduced precision is not available here."""
     requested = (requested or "auto").lower()
@@ -118,15 +106,12 @@ def choose(
         return Choice("bf16", "torch", "requested")
     if requested == "fp32":
         return Choice("fp32", _cpu_backend(backend), "requested")
-    for candidate in cpu_preference() if preference is None else preference:  # auto
+    for candidate in cpu_preference():  # auto
         wanted = "torch" if candidate == "bf16" else "onnx"
         if backend not in ("auto", wanted):
             continue
         if check_passes(checks or {}, candidate, weights):
             return Choice(candidate, wanted, f"auto: {candidate} checked on {CHECKED_ON}")
-    if check_passes(checks or {}, PLANNED_FP32, weights):
-        reason = f"auto: fp32 with planned tiles checked on {CHECKED_ON}"
-        return Choice("fp32", _cpu_backend(backend), reason, planned_tiles=True)
     return Choice("fp32", _cpu_backend(backend), "auto: no faster precision checked")
 
 

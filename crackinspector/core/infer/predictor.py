@@ -49,10 +49,6 @@ CPU_BATCH_PIXELS = 448 * 448  # per forward pass on the CPU: bigger batches gain
 # also keeps fp32 exactly today's numbers.
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 64
-# fp32 chosen by auto (a CPU where int8 is no faster): the card's tile, so the memory stays
-# today's, with a 32 px overlap (seam-free too: contrast 1.12) and fitted tiles: 1.24
-# pixels computed per photo pixel instead of 1.81 (benchmarks/bench_tiling.py).
-FP32_PLANNED_OVERLAP = 32
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -145,17 +141,12 @@ def default_batch_size(device: torch.device, tile: int) -> int:
     return max(1, CPU_BATCH_PIXELS // (tile * tile))
 
 
-def default_tiling(
-    card_tile: int, precision: str, planned: bool = False
-) -> tuple[int, int | None, bool]:
+def default_tiling(card_tile: int, precision: str) -> tuple[int, int | None, bool]:
     """(tile, overlap, fit) by default: int8 the measured plan (`DEFAULT_TILE`, or the card's
-    tile if larger, `DEFAULT_OVERLAP`, fitted); fp32 that auto chose with its checked plan
-    (`planned`) the card's tile with `FP32_PLANNED_OVERLAP`, fitted; otherwise today's plan
-    (the card's tile, a quarter-tile overlap (None), not fitted)."""
+    tile if larger, `DEFAULT_OVERLAP`, fitted); other precisions today's plan (the card's
+    tile, a quarter-tile overlap (None), not fitted)."""
     if precision == "int8":
         return max(int(card_tile), DEFAULT_TILE), DEFAULT_OVERLAP, True
-    if planned:
-        return int(card_tile), FP32_PLANNED_OVERLAP, True
     return int(card_tile), None, False
 
 
@@ -239,9 +230,7 @@ class Predictor:
                 torch.set_num_threads(self.threads)  # torch's pool is per process
             self._model = load_model(self.info, "cpu")
             self._place_model(self.device)
-        planned_tile, planned_overlap, fit = default_tiling(
-            card.tile_size, self.precision, choice.planned_tiles
-        )
+        planned_tile, planned_overlap, fit = default_tiling(card.tile_size, self.precision)
         self.tile_size = int(tile_size) if tile_size else planned_tile
         self.overlap: int | None = planned_overlap if overlap is None else int(overlap)
         self.fit_tiles = fit  # shrink tiles to the photo (tiling.fitted_side)
