@@ -65,31 +65,30 @@ def _labelled(name: str, split: Path, key: str) -> list[tuple[Path, Path | None]
     ]
 
 
+def _crack_free(key: str) -> list[tuple[Path, Path | None]]:
+    """The negatives of one part of the prepared split (no masks: every pixel background)."""
+    neg = DATA / "negatives" / "images"
+    return [(neg / f"{s}.jpg", None) for s in _stems(PREP / "negatives.split.json", key)]
+
+
 def validation_sets() -> dict[str, list[tuple[Path, Path | None]]]:
     """The validation parts of the training mix (scripts/train_bundled.sh), all of them:
     for choosing between candidate models without touching any test split."""
-    neg = DATA / "negatives" / "images"
     out = {
         f"{name}_val": _labelled(name, PREP / f"{name}.split.json", "val")
         for name in ("crackforest", "crackpool", "masonry", "uav75")
     }
-    out["negatives_val"] = [
-        (neg / f"{s}.jpg", None) for s in _stems(PREP / "negatives.split.json", "val")
-    ]
+    out["negatives_val"] = _crack_free("val")
     return out
 
 
 def sets() -> dict[str, list[tuple[Path, Path | None]]]:
     """(image, mask or None for crack-free) per scored set."""
-    labelled = _labelled
-    neg = DATA / "negatives" / "images"
     return {
-        "crackforest_test": labelled("crackforest", DATA / "crackforest/split.json", "test"),
-        "masonry_test": labelled("masonry", PREP / "masonry.split.json", "test"),
-        "uav75_val": labelled("uav75", DATA / "uav75/split.json", "val"),
-        "negatives_test": [
-            (neg / f"{s}.jpg", None) for s in _stems(PREP / "negatives.split.json", "test")
-        ],
+        "crackforest_test": _labelled("crackforest", DATA / "crackforest/split.json", "test"),
+        "masonry_test": _labelled("masonry", PREP / "masonry.split.json", "test"),
+        "uav75_val": _labelled("uav75", DATA / "uav75/split.json", "val"),
+        "negatives_test": _crack_free("test"),
     }
 
 
