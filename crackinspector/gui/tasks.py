@@ -1,4 +1,4 @@
-"""The one background-task helper of the GUI: superqt's `thread_worker` machinery, wrapped.
+"""The one background-task helper of the GUI, after superqt's `thread_worker` model.
 
 Every job that must not run on the GUI thread (inference, photo and thumbnail decoding,
 full-size layers, measuring, exporting, the training wizard's checks) goes through a
@@ -30,7 +30,7 @@ full-size layers, measuring, exporting, the training wizard's checks) goes throu
     runner.shutdown()                     # cancel all and join (closeEvent)
 
 Rules the helper keeps so callers need no bookkeeping of their own:
-- Callbacks always run on the GUI thread (superqt's signal objects live there), so they
+- Callbacks always run on the GUI thread (the runner's mailbox lives there), so they
   may touch widgets; the work itself must never touch a widget.
 - Latest wins: starting a task with the `key` of an unfinished one cancels the older one,
   and none of the older one's yielded or returned values are delivered afterwards. A
@@ -46,9 +46,19 @@ Rules the helper keeps so callers need no bookkeeping of their own:
 `running_tasks()` lists unfinished tasks of every runner and `live_pools()` the runners'
 pools; the GUI tests' leak check asserts both are idle after each test.
 
-Built on superqt (`create_worker`: GeneratorWorker / FunctionWorker with started, yielded,
-returned, errored, finished signals); superqt starts workers in the global pool, this
-module starts them in the runner's own pool instead, which superqt's QRunnables allow.
+The model is superqt's `thread_worker` (generators whose yields are progress reports and
+cancel points; started/yielded/returned/errored/finished), but the runnable is our own:
+- superqt gives every job a QObject of signals inside a QRunnable that the pool deletes
+  on its worker thread, so the last reference to that QObject can drop there while the GUI
+  thread still delivers its queued signals (a use-after-free reported for PySide6 6.8+).
+  Here a job is a plain Python callable with no Qt object of its own: it posts (task id,
+  what, value) to its runner's one mailbox QObject, which lives on the GUI thread as long
+  as the runner, and a `@Slot` of the runner hands each post to its Task.
+- superqt takes a RuntimeError raised inside a generator job for a deleted worker and
+  never reports the end, so a torch error during tiled inference left its task running
+  forever; here it is an error like any other.
+(The GUI suite's occasional segfaults were PySide6 6.12.0's reference-count bug, see
+pyproject.toml and tests/gui/test_qt_binding.py, not this.)
 """
 
 from __future__ import annotations
@@ -64,8 +74,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QThread, QThreadPool, Signal
-from superqt.utils import WorkerBase, create_worker
+from PySide6.QtCore import QObject, Qt, QThread, QThreadPool, Signal, Slot
 
 from crackinspector.core.errors import Cancelled, FileProblem
 
@@ -111,33 +120,39 @@ def lower_thread_priority(niceness: int = 10) -> None:
             os.setpriority(os.PRIO_PROCESS, tid, min(current + niceness, 19))
 
 
-class _Reporter(QObject):
-    report = Signal(object)
+class _Mailbox(QObject):
+    """Where a runner's jobs post from their threads: (task id, what, value)."""
+
+    post = Signal(int, str, object)
+
+
+Post = Callable[[int, str, object], None]
 
 
 class Task:
-    """One started job; see the module docstring. `cancel()` may be called at any time."""
+    """One started job; see the module docstring. `cancel()` may be called at any time.
+
+    It holds no Qt object: worker threads only ever see its id and its cancel event."""
+
+    _ids = 0
 
     def __init__(self, runner: TaskRunner, key: object, callbacks: dict[str, Callback]) -> None:
+        Task._ids += 1
+        self.id = Task._ids
         self.runner = runner
         self.key = key
         self.cancel_event = threading.Event()
         self.done = False
         self.outcome = "pending"  # pending | returned | errored | cancelled
         self._callbacks = callbacks
-        self.worker: WorkerBase | None = None
-        self.reporter = _Reporter()  # created on the GUI thread: deliveries land there
-        self.reporter.report.connect(self._on_yielded)
 
     @property
     def cancelled(self) -> bool:
         return self.cancel_event.is_set()
 
     def cancel(self) -> None:
-        """Ask the job to stop; its results will not be delivered."""
+        """Ask the job to stop (at its next yield or poll); its results are not delivered."""
         self.cancel_event.set()
-        if self.worker is not None and not self.done:
-            self.worker.quit()
 
     # ------------------------------------------------------------- delivery (GUI thread)
     def _deliver(self, name: str, *args: Any) -> None:
@@ -172,7 +187,6 @@ class Task:
             self.outcome = "cancelled"
             self._deliver("on_cancelled")
         self._deliver("on_finished")
-        self.worker = None  # superqt's QRunnable was deleted by the pool after run()
 
 
 class TaskRunner(QObject):
@@ -193,12 +207,14 @@ class TaskRunner(QObject):
         self.pool.setMaxThreadCount(max(1, threads))
         _pools.add(self.pool)
         self.closed = False
-        self._tasks: list[Task] = []
+        self._tasks: dict[int, Task] = {}
+        self._mailbox = _Mailbox(self)
+        self._mailbox.post.connect(self._receive, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------- queries
     def tasks(self, key: object = None) -> list[Task]:
         """Unfinished tasks (with `key`, only those)."""
-        return [t for t in self._tasks if key is None or t.key == key]
+        return [t for t in self._tasks.values() if key is None or t.key == key]
 
     def busy(self, key: object = None) -> bool:
         return any(not t.cancelled for t in self.tasks(key))
@@ -236,21 +252,15 @@ class TaskRunner(QObject):
             parameters = set(inspect.signature(fn).parameters)
         except (TypeError, ValueError):  # some builtins have no signature: plain arguments
             parameters = set()
+        post: Post = self._mailbox.post.emit
         if "cancel" in parameters:
             kwargs["cancel"] = task.cancel_event
         if "progress" in parameters:
-            kwargs["progress"] = task.reporter.report.emit
-        job = _wrap(fn, self.low_priority, task.cancel_event)
-        worker = create_worker(job, *args, _start_thread=False, _ignore_errors=True, **kwargs)
-        task.worker = worker
-        if hasattr(worker.signals, "yielded"):
-            worker.signals.yielded.connect(task._on_yielded)
-        worker.returned.connect(task._on_returned)
-        worker.errored.connect(task._on_errored)
-        worker.finished.connect(task._on_finished)
-        self._tasks.append(task)
+            kwargs["progress"] = _progress(post, task.id)
+        job = _job(fn, args, kwargs, task.id, task.cancel_event, post, self.low_priority)
+        self._tasks[task.id] = task
         _live.add(task)
-        self.pool.start(worker, priority)
+        self.pool.start(job, priority)
         return task
 
     def cancel(self, key: object = None) -> None:
@@ -265,7 +275,7 @@ class TaskRunner(QObject):
     def shutdown(self, timeout_ms: int = 60_000) -> bool:
         """Cancel everything, join the threads, deliver nothing more; safe to repeat."""
         self.closed = True
-        for task in list(self._tasks):
+        for task in list(self._tasks.values()):
             task.cancel()
         if not shiboken6.isValid(self.pool):
             return True
@@ -274,36 +284,84 @@ class TaskRunner(QObject):
         if not ok:
             log.error("background tasks of %s did not stop within %d ms", self.name, timeout_ms)
             return False
-        for task in self._tasks:  # their finished signals are still queued: deliver nothing
-            task.done = True  # ... but stay in _live until then (Qt holds a bound method)
-        self._tasks = []
+        for task in self._tasks.values():  # their posts are still queued: deliver nothing
+            task.done = True
+            _live.discard(task)
+        self._tasks = {}
         return True
 
+    # ------------------------------------------------------------- delivery (GUI thread)
+    @Slot(int, str, object)
+    def _receive(self, task_id: int, what: str, value: object) -> None:
+        task = self._tasks.get(task_id)
+        if task is None:  # after shutdown()
+            return
+        if what == "yielded":
+            task._on_yielded(value)
+        elif what == "returned":
+            task._on_returned(value)
+        elif what == "errored":
+            task._on_errored(value)  # type: ignore[arg-type]
+        else:
+            task._on_finished()
+
     def _forget(self, task: Task) -> None:
-        with contextlib.suppress(ValueError):
-            self._tasks.remove(task)
+        self._tasks.pop(task.id, None)
 
 
-def _wrap(fn: Callable[..., Any], low_priority: bool, cancel: threading.Event) -> Callable:
-    """`fn` with the runner's thread set-up first and a cancel check before it starts,
-    kept a generator function if it is one (superqt picks its worker class by that)."""
+def _progress(post: Post, task_id: int) -> Callable[[object], None]:
+    """The `progress` callback of a job: its value is delivered like a yielded one."""
 
-    def prepare() -> None:
+    def progress(value: object) -> None:
+        post(task_id, "yielded", value)
+
+    return progress
+
+
+def _job(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    task_id: int,
+    cancel: threading.Event,
+    post: Post,
+    low_priority: bool,
+) -> Callable[[], None]:
+    """What a pool thread runs: `fn` with the runner's thread set-up, a cancel check before
+    it starts and at every yield, and its outcome posted to the GUI thread. The job lets go
+    of the function and its arguments before it posts the end."""
+    work: list[Any] = [fn, args, kwargs]
+
+    def run() -> None:
+        what, value = "returned", None
+        try:
+            if cancel.is_set():
+                raise Cancelled("cancelled before it started")
+            if low_priority:
+                lower_thread_priority()
+            f, a, kw = work
+            value = f(*a, **kw)
+            if inspect.isgenerator(value):
+                value = _drain(value, task_id, cancel, post)
+        except Exception as exc:
+            what, value = "errored", exc
+        work.clear()
+        with contextlib.suppress(RuntimeError):  # the runner was deleted without shutdown()
+            post(task_id, what, value)
+            del value
+            post(task_id, "finished", None)
+
+    return run
+
+
+def _drain(gen: Generator[Any, Any, Any], task_id: int, cancel: threading.Event, post: Post) -> Any:
+    """Run a generator job to its end: each yield is posted, and is a cancel point."""
+    while True:
         if cancel.is_set():
-            raise Cancelled("cancelled before it started")
-        if low_priority:
-            lower_thread_priority()
-
-    if inspect.isgeneratorfunction(fn):
-
-        def gen(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-            prepare()
-            return (yield from fn(*args, **kwargs))
-
-        return gen
-
-    def plain(*args: Any, **kwargs: Any) -> Any:
-        prepare()
-        return fn(*args, **kwargs)
-
-    return plain
+            gen.close()
+            raise Cancelled("cancelled")
+        try:
+            value = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        post(task_id, "yielded", value)

@@ -126,3 +126,63 @@ def test_a_progress_callback_reports_like_a_yield(runner, qtbot):
     task = runner.start(with_callback, 3, on_yielded=seen.append, on_returned=seen.append)
     qtbot.waitUntil(lambda: task.done, timeout=10_000)
     assert seen == [(1, 3), (2, 3), (3, 3), 3]
+
+
+def test_a_runtime_error_is_an_error_like_any_other(runner, qtbot):
+    """torch raises RuntimeError for many bad inputs; a task must still end, reported, from
+    a generator job as from a plain one (superqt's generator worker never ended)."""
+
+    def torch_like() -> None:
+        raise RuntimeError("Given groups=1, weight of size [64, 3, 7, 7], expected 3 channels")
+
+    def torch_like_batches():
+        yield 1
+        torch_like()
+
+    errors: list[BaseException] = []
+    plain = runner.start(torch_like, on_errored=errors.append)
+    batches = runner.start(torch_like_batches, on_errored=errors.append)
+    qtbot.waitUntil(lambda: plain.done and batches.done, timeout=10_000)
+    assert plain.outcome == batches.outcome == "errored"
+    assert [one_line(e)[:27] for e in errors] == ["RuntimeError: Given groups=1"[:27]] * 2
+
+
+def test_many_short_tasks_all_end_on_the_gui_thread(qtbot):
+    """Hundreds of tasks that end while others start and are cancelled: every one reports
+    its end exactly once, on the GUI thread (job objects dying on pool threads while the GUI
+    thread delivered their signals crashed the GUI suite now and then)."""
+    main = threading.get_ident()
+    runners = [TaskRunner(f"stress{i}", threads=3) for i in range(2)]
+    ends: dict[int, int] = {}
+    off_thread: list[str] = []
+
+    def short(i: int):
+        yield i
+        return [i] * 8
+
+    def note_end(i: int) -> None:
+        ends[i] = ends.get(i, 0) + 1
+        if threading.get_ident() != main:
+            off_thread.append(f"task {i}")
+
+    tasks = []
+    for i in range(600):
+        runner = runners[i % 2]
+        task = runner.start(
+            short,
+            i,
+            key=i % 7 if i % 5 == 0 else None,  # some replace older ones
+            on_yielded=lambda v: None,
+            on_returned=lambda v: None,
+            on_finished=lambda i=i: note_end(i),
+        )
+        tasks.append(task)
+        if i % 3 == 0:
+            task.cancel()
+        if i % 50 == 0:
+            qtbot.wait(1)
+    qtbot.waitUntil(lambda: all(t.done for t in tasks), timeout=60_000)
+    for runner in runners:
+        assert runner.shutdown(10_000)
+    assert ends == {i: 1 for i in range(600)} and not off_thread
+    assert not running_tasks()
