@@ -10,6 +10,8 @@
 # writes runs/data).
 # Usage: scripts/train_bundled.sh ENCODER INIT EPOCHS STEPS_PER_EPOCH [extra args]
 #   ENCODER resnet34 | vgg16_bn; INIT random | a model name or file to fine-tune.
+# Mix weights (oversampling per set) may be changed for a recipe variant with the
+# environment variables W_CRACKFOREST W_CRACKPOOL W_MASONRY W_UAV75 W_NEGATIVES.
 set -euo pipefail
 enc=$1; init=$2; epochs=$3; steps=$4; shift 4
 data=${CRACKINSPECTOR_SHARED_DATA:-$(dirname "$0")/../../shared/data}
@@ -17,15 +19,15 @@ prep=${CRACKINSPECTOR_PREPARED_DATA:-runs/data}
 name=unet-${enc%_bn}
 exec crackinspector-train \
   --images "$data/crackforest/images" --masks "$data/crackforest/masks" \
-  --split "$prep/crackforest.split.json" --oversample 40 \
+  --split "$prep/crackforest.split.json" --oversample "${W_CRACKFOREST:-40}" \
   --images "$data/crackpool/images" --masks "$data/crackpool/masks" \
-  --split "$prep/crackpool.split.json" --oversample 1 \
+  --split "$prep/crackpool.split.json" --oversample "${W_CRACKPOOL:-1}" \
   --images "$data/masonry/images" --masks "$data/masonry/masks" \
-  --split "$prep/masonry.split.json" --oversample 10 \
+  --split "$prep/masonry.split.json" --oversample "${W_MASONRY:-10}" \
   --images "$data/uav75/images" --masks "$data/uav75/masks" \
-  --split "$prep/uav75.split.json" --oversample 20 \
+  --split "$prep/uav75.split.json" --oversample "${W_UAV75:-20}" \
   --images "$data/negatives/images" --masks "$prep/negatives/masks" \
-  --split "$prep/negatives.split.json" --oversample 3 \
+  --split "$prep/negatives.split.json" --oversample "${W_NEGATIVES:-3}" \
   --encoder "$enc" --init "$init" \
   --optimiser adamw --lr 2e-3 --weight-decay 1e-4 --schedule onecycle --loss bce_dice \
   --epochs "$epochs" --steps-per-epoch "$steps" --batch-size 16 --crop-size 128 \
