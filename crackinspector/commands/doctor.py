@@ -1,8 +1,9 @@
 """`crackinspector doctor`: is everything here that the application needs?
 
 One line per item, OK or what to do: Python, PyTorch and its device (CUDA / MPS / CPU, with
-the GPU's name and memory), ONNX Runtime, Qt and its platform plugin, the per-user folders,
-and the bundled models (readable, SHA-256 as recorded in resources/models/manifest.json).
+the GPU's name and memory), ONNX Runtime, Qt (and whether its binding keeps Python's
+reference counts) and its platform plugin, the per-user folders, and the bundled models
+(readable, SHA-256 as recorded in resources/models/manifest.json).
 Exit 1 when something the GUI needs is missing, else 0.
 """
 
@@ -107,7 +108,26 @@ def check_qt() -> Line:
         version = importlib.metadata.version("PySide6-Essentials")
     except importlib.metadata.PackageNotFoundError:
         version = "installed"
+    leak = binding_reference_leak()
+    if leak:
+        return Line("Qt", False, f"PySide6 {version} {leak}; pip install 'PySide6-Essentials<6.12'")
     return Line("Qt", True, f"PySide6 {version}")
+
+
+def binding_reference_leak(calls: int = 200) -> str | None:
+    """What the Qt binding does to Python's reference counts, if it breaks them: PySide6
+    6.12.0 takes a reference to None on every void call, which on Python < 3.12 frees None
+    after a while and crashes the GUI (tests/gui/test_qt_binding.py)."""
+    from PySide6.QtCore import QObject
+
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(calls):
+        probe.setObjectName("probe")
+    lost = before - sys.getrefcount(None)
+    if lost < calls // 2:
+        return None
+    return "loses a reference to None on every call (the GUI crashes on Python < 3.12)"
 
 
 def check_platform_plugin() -> Line:
