@@ -177,12 +177,12 @@ def main() -> None:
         print(f"{p}: {'passes' if check_passes(checks, p) else 'FAILS'} the auto check")
     existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     section = info.name if not args.limit else f"{info.name} (first {len(pairs)} photos)"
-    kept = existing.get(section, {}).get("results", {}) if args.only else {}
-    existing[section] = {
+    last = existing.get(section, {}) if args.only else {}
+    existing[section] = {  # with --only, the other rows and checks of the last run stay
         "machine": cpu,
         "date": stamp,
-        "results": {**kept, **rows},  # with --only, the other rows of the last run stay
-        "checks": checks,
+        "results": {**last.get("results", {}), **rows},
+        "checks": {**last.get("checks", {}), **checks},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS, json.dumps(existing, indent=2) + "\n")
