@@ -17,8 +17,8 @@
 #        (scripts/vgg16_bn_from_vgg16.py: the same function, batch norms set to identity).
 #   ship scripts/ship_model.py: renamed, scored on every set, threshold from validation,
 #        precision checks, manifest. unet-resnet34 only; the VGG with SHIP_VGG=1 (the shipped
-#        unet-vgg16 is still the v1 model: its mix run was stopped after 3 of 6 epochs and
-#        missed most CrackForest cracks, docs/MODELS.md).
+#        unet-vgg16 is still the v1 model: its mix run, finished, missed most CrackForest
+#        cracks, docs/MODELS.md).
 # CrackForest test (073..118) is never trained on or used for selection in any stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +66,7 @@ fi
 if [[ " $stages " == *" ship "* ]]; then
   "$py" scripts/ship_model.py runs/export/unet-resnet34-mix.safetensors --name unet-resnet34 \
     --recipe "python scripts/prepare_training_data.py" --recipe "${r34_mix[*]}"
-  if [[ -n "${SHIP_VGG:-}" ]]; then  # 2.0 ships 1.x's VGG: its mix run did not finish
+  if [[ -n "${SHIP_VGG:-}" ]]; then  # 2.0 ships 1.x's VGG: its mix run lost CrackForest
     "$py" scripts/ship_model.py runs/export/unet-vgg16-mix.safetensors --name unet-vgg16 \
       --recipe "python scripts/prepare_training_data.py" --recipe "python ${vgg_init[*]}" \
       --recipe "${vgg_mix[*]}"
