@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -110,24 +111,43 @@ def check_qt() -> Line:
         version = "installed"
     leak = binding_reference_leak()
     if leak:
-        return Line("Qt", False, f"PySide6 {version} {leak}; pip install 'PySide6-Essentials<6.12'")
+        return Line("Qt", False, f"PySide6 {version} {leak}")
     return Line("Qt", True, f"PySide6 {version}")
+
+
+_REFCOUNT_PROBE = """
+import sys
+from PySide6.QtCore import QObject
+probe = QObject()
+before = sys.getrefcount(None)
+for _ in range({calls}):
+    probe.setObjectName("probe")
+print(before - sys.getrefcount(None))
+"""
 
 
 def binding_reference_leak(calls: int = 200) -> str | None:
     """What the Qt binding does to Python's reference counts, if it breaks them: PySide6
     6.12.0 takes a reference to None on every void call, which on Python < 3.12 frees None
-    after a while and crashes the GUI (tests/gui/test_qt_binding.py)."""
-    from PySide6.QtCore import QObject
-
-    probe = QObject()
-    before = sys.getrefcount(None)
-    for _ in range(calls):
-        probe.setObjectName("probe")
-    lost = before - sys.getrefcount(None)
+    after a while and crashes the GUI (tests/gui/test_qt_binding.py). Probed in a child
+    Python: the commands never import Qt themselves, and a broken binding may crash."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _REFCOUNT_PROBE.format(calls=calls)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    try:
+        lost = int(probe.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return f"cannot be loaded by a child Python (exit code {probe.returncode})"
     if lost < calls // 2:
         return None
-    return "loses a reference to None on every call (the GUI crashes on Python < 3.12)"
+    return (
+        "loses a reference to None on every call (the GUI crashes on Python < 3.12); "
+        "pip install 'PySide6-Essentials<6.12'"
+    )
 
 
 def check_platform_plugin() -> Line:
