@@ -19,19 +19,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from score_models import REPO, _crack_free, probability  # scripts/: the scoring protocol
+from score_models import REPO, _crack_free, negative_kind, probability  # the protocol
 
 from crackinspector.core.infer.predictor import Predictor
 from crackinspector.core.io.atomic import atomic_write_text
 from crackinspector.core.model.card import ModelCard
 from crackinspector.core.model.registry import weights_digest
-
-
-def kind(stem: str) -> str:
-    """The surface kind of a negatives photo: `brickwall`, or the class of a
-    `pavements__<class>__<hash>` crop."""
-    parts = stem.split("__")
-    return parts[1] if parts[0] == "pavements" and len(parts) > 2 else parts[0]
 
 
 def main() -> int:
@@ -58,8 +51,8 @@ def main() -> int:
         "photos": len(marked),
         "hard": len(hard),
         "mean_marked_percent": float(np.mean(list(marked.values()))),
-        "hard_by_kind": dict(Counter(kind(s) for s in hard).most_common()),
-        "all_by_kind": dict(Counter(kind(s) for s in marked).most_common()),
+        "hard_by_kind": dict(Counter(negative_kind(s) for s in hard).most_common()),
+        "all_by_kind": dict(Counter(negative_kind(s) for s in marked).most_common()),
         "worst": {s: round(marked[s], 2) for s in hard[:20]},
     }
     out = REPO / "benchmarks/results/hard_negatives.json"

@@ -65,6 +65,13 @@ def _labelled(name: str, split: Path, key: str) -> list[tuple[Path, Path | None]
     ]
 
 
+def negative_kind(stem: str) -> str:
+    """The surface kind of a negatives photo: `brickwall`, or the class of a
+    `pavements__<class>__<hash>` crop (cobblestone, sett, gravel, ...)."""
+    parts = stem.split("__")
+    return parts[1] if parts[0] == "pavements" and len(parts) > 2 else parts[0]
+
+
 def _crack_free(key: str) -> list[tuple[Path, Path | None]]:
     """The negatives of one part of the prepared split (no masks: every pixel background)."""
     neg = DATA / "negatives" / "images"

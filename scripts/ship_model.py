@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from score_models import DATA, PREP, score  # scripts/: the scoring protocol
+from score_models import DATA, PREP, negative_kind, score  # scripts/: the scoring protocol
 
 from crackinspector.core.analysis.metrics import SetMetrics
 from crackinspector.core.infer.hardware import cpu_model
@@ -48,8 +48,7 @@ def spot_negatives() -> list[str]:
     concrete plates, grass, gravel, paving stones, setts."""
     first: dict[str, str] = {}
     for stem in sorted(load_split(PREP / "negatives.split.json")["test"]):
-        parts = stem.split("__")
-        first.setdefault("__".join(parts[:2]) if parts[0] == "pavements" else parts[0], stem)
+        first.setdefault(negative_kind(stem), stem)
     return list(first.values())
 
 
