@@ -131,13 +131,16 @@ def binding_reference_leak(calls: int = 200) -> str | None:
     6.12.0 takes a reference to None on every void call, which on Python < 3.12 frees None
     after a while and crashes the GUI (tests/gui/test_qt_binding.py). Probed in a child
     Python: the commands never import Qt themselves, and a broken binding may crash."""
-    probe = subprocess.run(
-        [sys.executable, "-c", _REFCOUNT_PROBE.format(calls=calls)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _REFCOUNT_PROBE.format(calls=calls)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return "did not load within 60 s in a child Python"
     try:
         lost = int(probe.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
