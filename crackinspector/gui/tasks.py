@@ -339,8 +339,7 @@ def _job(
                 raise Cancelled("cancelled before it started")
             if low_priority:
                 lower_thread_priority()
-            f, a, kw = work
-            value = f(*a, **kw)
+            value = work[0](*work[1], **work[2])  # no locals: work.clear() lets go of them
             if inspect.isgenerator(value):
                 value = _drain(value, task_id, cancel, post)
         except Exception as exc:
