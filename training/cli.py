@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in RUN_DIR from its last complete epoch",
+        help="continue the run in RUN_DIR from its last complete epoch, with its saved "
+        "settings; --device, --threads and --workers given here apply",
     )
     g.add_argument(
         "--force",

@@ -25,6 +25,9 @@ ENCODERS = (
 LOSSES = ("bce_dice", "bce", "dice", "focal_dice", "tversky")
 OPTIMISERS = ("sgd", "adamw")
 SCHEDULES = ("none", "cosine", "onecycle")
+# Where and how fast a run computes, not what it computes: a resumed run takes these from
+# the command that resumes it (a bigger machine, a GPU) and the rest from its config.json.
+MACHINE_FIELDS = ("device", "threads", "workers")
 
 
 @dataclass
@@ -72,6 +75,15 @@ class TrainConfig:
         data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    def resumed_with(self, caller: TrainConfig) -> TrainConfig:
+        """This saved config with the machine settings `caller` sets (not left at default)."""
+        default = TrainConfig()
+        out = TrainConfig(**asdict(self))
+        for name in MACHINE_FIELDS:
+            if getattr(caller, name) != getattr(default, name):
+                setattr(out, name, getattr(caller, name))
+        return out
 
     def validate(self) -> None:
         problems = []

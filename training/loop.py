@@ -301,7 +301,7 @@ def fit(
         if not (run_dir / "config.json").exists():
             raise tdata.DataError(f"{run_dir}: nothing to resume (no config.json)")
         try:
-            cfg = TrainConfig.load(run_dir / "config.json")
+            cfg = TrainConfig.load(run_dir / "config.json").resumed_with(cfg)
         except (OSError, ValueError, TypeError) as exc:
             raise tdata.DataError(f"{run_dir / 'config.json'}: cannot be read ({exc})") from None
     cfg.validate()

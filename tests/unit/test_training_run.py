@@ -115,12 +115,16 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(data, straight_run, t
     assert proc.wait() == -signal.SIGKILL
     assert (run / "last.pt").exists(), "first epoch never completed"
     assert "end" not in [e["type"] for e in read_events(run / "events.jsonl")]
+    # resumed with another thread count (a machine setting, not the recipe's): it applies
     subprocess.run(
-        [str(BIN / "crackinspector-train"), "--out", str(run), "--resume"],
+        [str(BIN / "crackinspector-train"), "--out", str(run), "--resume", "--threads", "2"],
         check=True,
         stderr=subprocess.DEVNULL,
         timeout=600,
     )
+    starts = [e for e in read_events(run / "events.jsonl") if e["type"] == "start"]
+    assert [s["config"]["threads"] for s in starts] == [1, 2]
+    assert starts[1]["config"]["epochs"] == 2 and starts[1]["config"]["crop_size"] == 64
     resumed, straight = _final_row(run), _final_row(straight_run / "run")
     for key in ("train_loss", "val_loss", "f1", "iou", "best_f1"):
         assert float(resumed[key]) == pytest.approx(float(straight[key]), rel=1e-5, abs=1e-6), key
