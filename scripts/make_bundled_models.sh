@@ -4,26 +4,30 @@
 # (re-run this script after a stop and add --resume to the stage that was cut), and each
 # stage's model is left in runs/export.
 #
-#   scripts/make_bundled_models.sh            # all stages
-#   STAGES="mix ship" scripts/make_bundled_models.sh   # from the v1 models on
+#   scripts/make_bundled_models.sh                      # all stages
+#   STAGES="mix hn ship" scripts/make_bundled_models.sh  # from the 1.x models (git history)
+#   STAGES="hn ship" scripts/make_bundled_models.sh      # also 2.0's hard negatives from git
 #
 # Stages:
 #   v1   from random weights on CrackForest (its literature train split, 001..072) and
 #        crackpool (train; validation on its val split): the 1.x models. unet-resnet34 had
 #        a second v1 stage of 4 x 220 steps from the first.
-#   mix  the v1 models fine-tuned on the full mix of scripts/train_bundled.sh (CrackForest
-#        001..060, crackpool, masonry, uav75, crack-free negatives; validation on CrackForest
-#        061..072 and the sets' val parts). The VGG16 is first moved onto a vgg16_bn encoder
-#        (scripts/vgg16_bn_from_vgg16.py: the same function, batch norms set to identity).
+#   mix  unet-resnet34 1.x fine-tuned on the full mix of scripts/train_bundled.sh
+#        (CrackForest 001..060, crackpool, masonry, uav75, crack-free negatives; validation
+#        on CrackForest 061..072 and the sets' val parts): unet-resnet34 2.0, used here only
+#        to mine hard negatives.
+#   hn   scripts/mine_hard_negatives.py: the training negatives 2.0 marks > 0.5 %, then both
+#        1.x models fine-tuned on the mix with CrackForest at weight 110 (about a third of
+#        the crops), uav75 at 5 and the hard negatives as one more set at weight 10. The
+#        VGG16 is first moved onto a vgg16_bn encoder (scripts/vgg16_bn_from_vgg16.py: the
+#        same function, batch norms set to identity).
 #   ship scripts/ship_model.py: renamed, scored on every set, threshold from validation,
-#        precision checks, manifest. unet-resnet34 only; the VGG with SHIP_VGG=1 (the shipped
-#        unet-vgg16 is still the v1 model: its mix run, finished, missed most CrackForest
-#        cracks, docs/MODELS.md).
+#        precision checks, manifest.
 # CrackForest test (073..118) is never trained on or used for selection in any stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${CRACKINSPECTOR_SHARED_DATA:-../shared/data}
-stages=${STAGES:-v1 mix ship}
+stages=${STAGES:-v1 mix hn ship}
 py=${PYTHON:-.venv/bin/python}
 train() { PATH="$(dirname "$py"):$PATH" crackinspector-train "$@"; }
 
@@ -44,31 +48,55 @@ if [[ " $stages " == *" v1 "* ]]; then
   v1 vgg16 6 110 unet-vgg16-v1
   r34_parent=runs/export/unet-resnet34-v1.safetensors
   vgg_parent=runs/export/unet-vgg16-v1.safetensors
-else  # the shipped 1.x models (git history) as the parents
-  r34_parent=${R34_PARENT:-resources/models/unet-resnet34.safetensors}
-  vgg_parent=${VGG_PARENT:-resources/models/unet-vgg16.safetensors}
+else  # the shipped 1.x models, from git history
+  mkdir -p runs/init
+  from_git() {  # commit name -> runs/init/name-v1.safetensors (+ card)
+    for ext in safetensors json; do
+      git show "$1:resources/models/$2.$ext" > "runs/init/$2-v1.$ext"
+    done
+  }
+  from_git 812277b unet-resnet34
+  from_git 6eac5e5 unet-vgg16
+  r34_parent=runs/init/unet-resnet34-v1.safetensors
+  vgg_parent=runs/init/unet-vgg16-v1.safetensors
 fi
+"$py" scripts/prepare_training_data.py
 
 r34_mix=(scripts/train_bundled.sh resnet34 "$r34_parent" 12 25 --lr 3e-4 --val-limit 160
   --threads 1 --name unet-resnet34-mix --export-dir runs/export)
-vgg_init=(scripts/vgg16_bn_from_vgg16.py --parent "$vgg_parent" --out runs/init)
-vgg_mix=(scripts/train_bundled.sh vgg16_bn runs/init/unet-vgg16-bn-init.safetensors 6 60
-  --lr 1e-3 --val-limit 120 --threads 1 --name unet-vgg16-mix --export-dir runs/export)
 if [[ " $stages " == *" mix "* ]]; then
-  "$py" scripts/prepare_training_data.py
-  PATH="$(dirname "$py"):$PATH" "${r34_mix[@]}" &  # one core each, side by side
-  r34_pid=$!
+  PATH="$(dirname "$py"):$PATH" "${r34_mix[@]}"
+  miner=runs/export/unet-resnet34-mix.safetensors
+else  # 2.0 as shipped, from git history
+  for ext in safetensors json; do
+    git show "90a21f1:resources/models/unet-resnet34.$ext" > "runs/init/unet-resnet34-2.0.$ext"
+  done
+  miner=runs/init/unet-resnet34-2.0.safetensors
+fi
+
+hn=(W_CRACKFOREST=110 W_UAV75=5 W_HARD_NEGATIVES=10)
+r34_hn=(scripts/train_bundled.sh resnet34 "$r34_parent" 12 25 --lr 3e-4 --val-limit 160
+  --threads 2 --name unet-resnet34-cf110-hn --out runs/unet-resnet34-cf110-hn
+  --export-dir runs/export)
+vgg_init=(scripts/vgg16_bn_from_vgg16.py --parent "$vgg_parent" --out runs/init)
+vgg_hn=(scripts/train_bundled.sh vgg16_bn runs/init/unet-vgg16-bn-init.safetensors VGG_EPOCHS VGG_STEPS
+  --lr 3e-4 --val-limit 80 --threads 2 --name unet-vgg16-cf110-hn --out runs/unet-vgg16-cf110-hn
+  --export-dir runs/export)
+if [[ " $stages " == *" hn "* ]]; then
+  "$py" scripts/mine_hard_negatives.py "$miner"
+  env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${r34_hn[@]}"
   "$py" "${vgg_init[@]}"
-  PATH="$(dirname "$py"):$PATH" "${vgg_mix[@]}"
-  wait "$r34_pid"  # its exit status: a failed ResNet34 run stops the script here
+  env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${vgg_hn[@]}"
 fi
 
 if [[ " $stages " == *" ship "* ]]; then
-  "$py" scripts/ship_model.py runs/export/unet-resnet34-mix.safetensors --name unet-resnet34 \
-    --recipe "python scripts/prepare_training_data.py" --recipe "${r34_mix[*]}"
-  if [[ -n "${SHIP_VGG:-}" ]]; then  # 2.0 ships 1.x's VGG: its mix run lost CrackForest
-    "$py" scripts/ship_model.py runs/export/unet-vgg16-mix.safetensors --name unet-vgg16 \
-      --recipe "python scripts/prepare_training_data.py" --recipe "python ${vgg_init[*]}" \
-      --recipe "${vgg_mix[*]}"
-  fi
+  prep="python scripts/prepare_training_data.py"
+  mine="python scripts/mine_hard_negatives.py $miner"
+  "$py" scripts/ship_model.py runs/export/unet-resnet34-cf110-hn.safetensors \
+    --name unet-resnet34 --version 2.1.0 \
+    --recipe "$prep" --recipe "$mine" --recipe "${hn[*]} ${r34_hn[*]}"
+  "$py" scripts/ship_model.py runs/export/unet-vgg16-cf110-hn.safetensors \
+    --name unet-vgg16 --version 2.0.0 \
+    --recipe "$prep" --recipe "$mine" --recipe "python ${vgg_init[*]}" \
+    --recipe "${hn[*]} ${vgg_hn[*]}"
 fi
