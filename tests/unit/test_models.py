@@ -37,6 +37,26 @@ def test_round_trip_keeps_weights_and_card(tiny_model_path, tmp_path):
     assert not list(tmp_path.glob("*.part*"))
 
 
+def test_float16_file_keeps_a_running_variance_beyond_its_range(tiny_model_path, tmp_path):
+    """A batch norm's running variance of 1e5 (as behind the unnormalised VGG16 encoder of
+    unet-vgg16 1.0) would be inf in float16, and inf silences the channel at inference: such
+    a tensor is stored in float32, the rest in float16."""
+    info = models.resolve(tiny_model_path)
+    model = models.load_model(info)
+    name, bn = next((n, m) for n, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d))
+    bn.running_var[:3] = torch.tensor([1.0e5, 7.0e4, 2.0])
+    key = f"{name}.running_var"
+    saved = models.save_model(model, info.card, tmp_path, dtype=torch.float16)
+    again = models.load_model(saved.weights_path)
+    assert torch.equal(again.state_dict()[key], bn.running_var)
+    from safetensors import safe_open
+
+    with safe_open(str(saved.weights_path), "pt") as f:
+        dtypes = {k: f.get_tensor(k).dtype for k in f.keys()}  # noqa: SIM118
+    assert dtypes[key] == torch.float32
+    assert sum(d == torch.float16 for d in dtypes.values()) > len(dtypes) // 2
+
+
 def test_registry_lists_user_models_and_resolves_aliases(tiny_model_path, monkeypatch, tmp_path):
     user = tmp_path / "user"
     _copy_model(tiny_model_path, user, "my-model")

@@ -221,10 +221,7 @@ def save_model(
         raise ModelError(card.name, "model names use letters, digits, '.', '_' and '-' only")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state = {
-        k: (v.detach().to("cpu", dtype) if v.is_floating_point() else v.detach().cpu()).contiguous()
-        for k, v in model.state_dict().items()
-    }
+    state = {k: _stored(v, dtype) for k, v in model.state_dict().items()}
     for alias in shared_keys(model):  # one copy of a shared tensor (safetensors insists)
         del state[alias]
     card.weights_dtype = str(dtype).removeprefix("torch.")
@@ -238,6 +235,19 @@ def save_model(
         os.chmod(tmp, _plain_file_mode())
     card.save(weights.with_suffix(".json"))
     return ModelInfo(card.name, weights, card, "file")
+
+
+def _stored(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """`tensor` as saved: floating point in `dtype`, except where a value lies beyond
+    `dtype`'s range (a batch norm's running variance behind an unnormalised VGG encoder
+    reaches 1e5, float16 ends at 65504 and would store inf, which silences the channel):
+    such a tensor stays float32."""
+    t = tensor.detach().cpu()
+    if t.is_floating_point():
+        finite = t[torch.isfinite(t)]
+        fits = finite.numel() == 0 or float(finite.abs().max()) <= torch.finfo(dtype).max
+        t = t.to(dtype if fits else torch.float32)
+    return t.contiguous()
 
 
 def _plain_file_mode() -> int:
