@@ -20,7 +20,9 @@
 #        1.x models fine-tuned on the mix with CrackForest at weight 110 (about a third of
 #        the crops), uav75 at 5 and the hard negatives as one more set at weight 10. The
 #        VGG16 is first moved onto a vgg16_bn encoder (scripts/vgg16_bn_from_vgg16.py: the
-#        same function, batch norms set to identity).
+#        same function, batch norms set to identity) and, after its run, the two decoder
+#        batch norms whose variances 1.0's float16 file held as inf are re-estimated
+#        (scripts/recalibrate_bn.py).
 #   ship scripts/ship_model.py: renamed, scored on every set, threshold from validation,
 #        precision checks, manifest.
 # CrackForest test (073..118) is never trained on or used for selection in any stage.
@@ -79,14 +81,19 @@ r34_hn=(scripts/train_bundled.sh resnet34 "$r34_parent" 12 25 --lr 3e-4 --val-li
   --threads 2 --name unet-resnet34-cf110-hn --out runs/unet-resnet34-cf110-hn
   --export-dir runs/export)
 vgg_init=(scripts/vgg16_bn_from_vgg16.py --parent "$vgg_parent" --out runs/init)
-vgg_hn=(scripts/train_bundled.sh vgg16_bn runs/init/unet-vgg16-bn-init.safetensors VGG_EPOCHS VGG_STEPS
-  --lr 3e-4 --val-limit 80 --threads 2 --name unet-vgg16-cf110-hn --out runs/unet-vgg16-cf110-hn
+vgg_hn=(scripts/train_bundled.sh vgg16_bn runs/init/unet-vgg16-bn-init.safetensors 6 40
+  --lr 3e-4 --val-limit 60 --threads 2 --name unet-vgg16-cf110-hn --out runs/unet-vgg16-cf110-hn
   --export-dir runs/export)
+# the two decoder batch norms whose variances float16 stored as inf in 1.0 (and so in
+# every fine-tune of it), re-estimated on training crops
+vgg_recal=(scripts/recalibrate_bn.py runs/export/unet-vgg16-cf110-hn.safetensors
+  --name unet-vgg16-cf110-hn-recal --out runs/export)
 if [[ " $stages " == *" hn "* ]]; then
   "$py" scripts/mine_hard_negatives.py "$miner"
   env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${r34_hn[@]}"
   "$py" "${vgg_init[@]}"
   env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${vgg_hn[@]}"
+  "$py" "${vgg_recal[@]}"
 fi
 
 if [[ " $stages " == *" ship "* ]]; then
@@ -95,8 +102,8 @@ if [[ " $stages " == *" ship "* ]]; then
   "$py" scripts/ship_model.py runs/export/unet-resnet34-cf110-hn.safetensors \
     --name unet-resnet34 --version 2.1.0 \
     --recipe "$prep" --recipe "$mine" --recipe "${hn[*]} ${r34_hn[*]}"
-  "$py" scripts/ship_model.py runs/export/unet-vgg16-cf110-hn.safetensors \
-    --name unet-vgg16 --version 2.0.0 \
+  "$py" scripts/ship_model.py runs/export/unet-vgg16-cf110-hn-recal.safetensors \
+    --name unet-vgg16 --version 2.0.0 --skip-precision \
     --recipe "$prep" --recipe "$mine" --recipe "python ${vgg_init[*]}" \
-    --recipe "${hn[*]} ${vgg_hn[*]}"
+    --recipe "${hn[*]} ${vgg_hn[*]}" --recipe "python ${vgg_recal[*]}"
 fi
