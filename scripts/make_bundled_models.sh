@@ -32,6 +32,12 @@ data=${CRACKINSPECTOR_SHARED_DATA:-../shared/data}
 stages=${STAGES:-v1 mix hn ship}
 py=${PYTHON:-.venv/bin/python}
 train() { PATH="$(dirname "$py"):$PATH" crackinspector-train "$@"; }
+from_git() {  # commit name tag: a shipped model of git history -> runs/init/name-tag.*
+  mkdir -p runs/init
+  for ext in safetensors json; do
+    git show "$1:resources/models/$2.$ext" > "runs/init/$2-$3.$ext"
+  done
+}
 
 v1() {  # encoder epochs steps name [init] [lr]
   train --images "$data/crackforest/images" --masks "$data/crackforest/masks" \
@@ -51,14 +57,8 @@ if [[ " $stages " == *" v1 "* ]]; then
   r34_parent=runs/export/unet-resnet34-v1.safetensors
   vgg_parent=runs/export/unet-vgg16-v1.safetensors
 else  # the shipped 1.x models, from git history
-  mkdir -p runs/init
-  from_git() {  # commit name -> runs/init/name-v1.safetensors (+ card)
-    for ext in safetensors json; do
-      git show "$1:resources/models/$2.$ext" > "runs/init/$2-v1.$ext"
-    done
-  }
-  from_git 812277b unet-resnet34
-  from_git 6eac5e5 unet-vgg16
+  from_git 812277b unet-resnet34 v1
+  from_git 6eac5e5 unet-vgg16 v1
   r34_parent=runs/init/unet-resnet34-v1.safetensors
   vgg_parent=runs/init/unet-vgg16-v1.safetensors
 fi
@@ -70,9 +70,7 @@ if [[ " $stages " == *" mix "* ]]; then
   PATH="$(dirname "$py"):$PATH" "${r34_mix[@]}"
   miner=runs/export/unet-resnet34-mix.safetensors
 else  # 2.0 as shipped, from git history
-  for ext in safetensors json; do
-    git show "90a21f1:resources/models/unet-resnet34.$ext" > "runs/init/unet-resnet34-2.0.$ext"
-  done
+  from_git 90a21f1 unet-resnet34 2.0
   miner=runs/init/unet-resnet34-2.0.safetensors
 fi
 

@@ -24,25 +24,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from score_models import DATA, PREP
+from score_models import PREP, _crack_free, _labelled  # the prepared splits' photos
 
 from crackinspector.core.io.imageio import read_image
-from crackinspector.core.io.pairing import load_split
 from crackinspector.core.model import registry
 from training.data import to_tensor
 
-SETS = ("crackforest", "crackpool", "masonry", "uav75", "negatives")
+LABELLED = ("crackforest", "crackpool", "masonry", "uav75")
 
 
 def training_photos(per_set: int, rng: np.random.Generator) -> list[Path]:
+    """`per_set` random training photos of each set of the mix, negatives last."""
     photos = []
-    for name in SETS:
-        stems = sorted(load_split(PREP / f"{name}.split.json")["train"])
-        pick = rng.permutation(len(stems))[:per_set]
-        folder = DATA / name / "images"
-        for i in pick:
-            photos += [p for p in (folder / f"{stems[i]}.jpg", folder / f"{stems[i]}.png")
-                       if p.exists()][:1]  # fmt: skip
+    for pairs in [_labelled(n, PREP / f"{n}.split.json", "train") for n in LABELLED] + [
+        _crack_free("train")
+    ]:
+        photos += [pairs[i][0] for i in rng.permutation(len(pairs))[:per_set]]
     return photos
 
 
@@ -66,12 +63,12 @@ def main() -> int:
     ap.add_argument("--crops", type=int, default=4, help="256 px crops per photo")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     info = registry.resolve(args.model)
     model = registry.load_model(info, "cpu").eval()
     broken = broken_norms(model)
     print("non-finite statistics:", ", ".join(broken) or "none")
+    momentum = {name: m.momentum for name, m in broken.items()}
     for m in broken.values():
         m.reset_running_stats()
         m.momentum = None  # cumulative average over every batch
@@ -89,13 +86,12 @@ def main() -> int:
                 y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
                 crops.append(to_tensor(image[y : y + side, x : x + side], mean, std))
             model(torch.stack(crops))
-    for m in broken.values():
-        m.momentum = 0.1
+    for name, m in broken.items():
+        m.momentum = momentum[name]
         m.eval()
     assert not broken_norms(model), "statistics still not finite"
     card = info.card
     card.name = args.name
-    card.training = dict(card.training)
     card.training["recalibrated_bn"] = {
         "layers": list(broken),
         "photos": len(photos),

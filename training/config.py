@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +79,8 @@ class TrainConfig:
     def resumed_with(self, caller: TrainConfig) -> TrainConfig:
         """This saved config with the machine settings `caller` sets (not left at default)."""
         default = TrainConfig()
-        out = TrainConfig(**asdict(self))
-        for name in MACHINE_FIELDS:
-            if getattr(caller, name) != getattr(default, name):
-                setattr(out, name, getattr(caller, name))
-        return out
+        given = {n: getattr(caller, n) for n in MACHINE_FIELDS}
+        return replace(self, **{n: v for n, v in given.items() if v != getattr(default, n)})
 
     def validate(self) -> None:
         problems = []
