@@ -5,8 +5,8 @@
 # stage's model is left in runs/export.
 #
 #   scripts/make_bundled_models.sh                      # all stages
-#   STAGES="mix hn ship" scripts/make_bundled_models.sh  # from the 1.x models (git history)
-#   STAGES="hn ship" scripts/make_bundled_models.sh      # also 2.0's hard negatives from git
+#   STAGES="mix hn long ship" scripts/make_bundled_models.sh  # from 1.x (git history)
+#   STAGES="hn long ship" scripts/make_bundled_models.sh  # also 2.0's hard negatives from git
 #
 # Stages:
 #   v1   from random weights on CrackForest (its literature train split, 001..072) and
@@ -18,18 +18,21 @@
 #        to mine hard negatives.
 #   hn   scripts/mine_hard_negatives.py: the training negatives 2.0 marks > 0.5 %, then both
 #        1.x models fine-tuned on the mix with CrackForest at weight 110 (about a third of
-#        the crops), uav75 at 5 and the hard negatives as one more set at weight 10. The
-#        VGG16 is first moved onto a vgg16_bn encoder (scripts/vgg16_bn_from_vgg16.py: the
-#        same function, batch norms set to identity) and, after its run, the two decoder
-#        batch norms whose variances 1.0's float16 file held as inf are re-estimated
-#        (scripts/recalibrate_bn.py).
+#        the crops), uav75 at 5 and the hard negatives as one more set at weight 10: the
+#        ResNet34 run is unet-resnet34 2.1. The VGG16's two decoder batch norms whose
+#        variances 1.0's float16 file held as inf are first re-estimated
+#        (scripts/recalibrate_bn.py), then it is moved onto a vgg16_bn encoder
+#        (scripts/vgg16_bn_from_vgg16.py: the same function, batch norms set to identity)
+#        and trained: unet-vgg16 2.1.
+#   long unet-resnet34 2.1 as shipped (git history) trained on, on the same mix, for
+#        8 x 200 steps: unet-resnet34 2.2.
 #   ship scripts/ship_model.py: renamed, scored on every set, threshold from validation,
 #        precision checks, manifest.
 # CrackForest test (073..118) is never trained on or used for selection in any stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${CRACKINSPECTOR_SHARED_DATA:-../shared/data}
-stages=${STAGES:-v1 mix hn ship}
+stages=${STAGES:-v1 mix hn long ship}
 py=${PYTHON:-.venv/bin/python}
 train() { PATH="$(dirname "$py"):$PATH" crackinspector-train "$@"; }
 from_git() {  # commit name tag: a shipped model of git history -> runs/init/name-tag.*
@@ -78,30 +81,41 @@ hn=(W_CRACKFOREST=110 W_UAV75=5 W_HARD_NEGATIVES=10)
 r34_hn=(scripts/train_bundled.sh resnet34 "$r34_parent" 12 25 --lr 3e-4 --val-limit 160
   --threads 2 --name unet-resnet34-cf110-hn --out runs/unet-resnet34-cf110-hn
   --export-dir runs/export)
-vgg_init=(scripts/vgg16_bn_from_vgg16.py --parent "$vgg_parent" --out runs/init)
-vgg_hn=(scripts/train_bundled.sh vgg16_bn runs/init/unet-vgg16-bn-init.safetensors 6 40
-  --lr 3e-4 --val-limit 60 --threads 2 --name unet-vgg16-cf110-hn --out runs/unet-vgg16-cf110-hn
+# the two decoder batch norms whose variances float16 stored as inf in 1.0, re-estimated on
+# training crops before the VGG moves onto vgg16_bn and trains (validation and the best
+# epoch then see a whole decoder)
+vgg_recal=(scripts/recalibrate_bn.py "$vgg_parent" --name unet-vgg16-v1-recal --out runs/init)
+vgg_init=(scripts/vgg16_bn_from_vgg16.py --parent runs/init/unet-vgg16-v1-recal.safetensors
+  --out runs/init --name unet-vgg16-bn-init-recal)
+vgg_hn=(scripts/train_bundled.sh vgg16_bn runs/init/unet-vgg16-bn-init-recal.safetensors 6 110
+  --lr 3e-4 --val-limit 60 --threads 1 --name unet-vgg16-recal-hn --out runs/unet-vgg16-recal-hn
   --export-dir runs/export)
-# the two decoder batch norms whose variances float16 stored as inf in 1.0 (and so in
-# every fine-tune of it), re-estimated on training crops
-vgg_recal=(scripts/recalibrate_bn.py runs/export/unet-vgg16-cf110-hn.safetensors
-  --name unet-vgg16-cf110-hn-recal --out runs/export)
+# unet-resnet34 2.2: 2.1 as shipped (float16, from git history) trained on for 8 x 200 steps
+# on the same mix
+r34_long=(scripts/train_bundled.sh resnet34 runs/init/unet-resnet34-2.1.safetensors 8 200
+  --lr 3e-4 --val-limit 160 --threads 1 --name unet-resnet34-long --out runs/unet-resnet34-long
+  --export-dir runs/export)
 if [[ " $stages " == *" hn "* ]]; then
   "$py" scripts/mine_hard_negatives.py "$miner"
   env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${r34_hn[@]}"
+  "$py" "${vgg_recal[@]}"
   "$py" "${vgg_init[@]}"
   env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${vgg_hn[@]}"
-  "$py" "${vgg_recal[@]}"
+fi
+if [[ " $stages " == *" long "* ]]; then
+  from_git dc1d2b9 unet-resnet34 2.1
+  env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${r34_long[@]}"
 fi
 
 if [[ " $stages " == *" ship "* ]]; then
   prep="python scripts/prepare_training_data.py"
   mine="python scripts/mine_hard_negatives.py $miner"
-  "$py" scripts/ship_model.py runs/export/unet-resnet34-cf110-hn.safetensors \
-    --name unet-resnet34 --version 2.1.0 \
-    --recipe "$prep" --recipe "$mine" --recipe "${hn[*]} ${r34_hn[*]}"
-  "$py" scripts/ship_model.py runs/export/unet-vgg16-cf110-hn-recal.safetensors \
-    --name unet-vgg16 --version 2.0.0 --skip-precision \
-    --recipe "$prep" --recipe "$mine" --recipe "python ${vgg_init[*]}" \
-    --recipe "${hn[*]} ${vgg_hn[*]}" --recipe "python ${vgg_recal[*]}"
+  "$py" scripts/ship_model.py runs/export/unet-resnet34-long.safetensors \
+    --name unet-resnet34 --version 2.2.0 \
+    --recipe "$prep" --recipe "$mine" --recipe "${hn[*]} ${r34_hn[*]}" \
+    --recipe "${hn[*]} ${r34_long[*]}"
+  "$py" scripts/ship_model.py runs/export/unet-vgg16-recal-hn.safetensors \
+    --name unet-vgg16 --version 2.1.0 --skip-precision \
+    --recipe "$prep" --recipe "$mine" --recipe "python ${vgg_recal[*]}" \
+    --recipe "python ${vgg_init[*]}" --recipe "${hn[*]} ${vgg_hn[*]}"
 fi
