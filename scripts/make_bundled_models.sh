@@ -34,7 +34,8 @@ cd "$(dirname "$0")/.."
 data=${CRACKINSPECTOR_SHARED_DATA:-../shared/data}
 stages=${STAGES:-v1 mix hn long ship}
 py=${PYTHON:-.venv/bin/python}
-train() { PATH="$(dirname "$py"):$PATH" crackinspector-train "$@"; }
+venv() { env PATH="$(dirname "$py"):$PATH" "$@"; }  # [VAR=value ...] command, venv first on PATH
+train() { venv crackinspector-train "$@"; }
 from_git() {  # commit name tag: a shipped model of git history -> runs/init/name-tag.*
   mkdir -p runs/init
   for ext in safetensors json; do
@@ -70,7 +71,7 @@ fi
 r34_mix=(scripts/train_bundled.sh resnet34 "$r34_parent" 12 25 --lr 3e-4 --val-limit 160
   --threads 1 --name unet-resnet34-mix --export-dir runs/export)
 if [[ " $stages " == *" mix "* ]]; then
-  PATH="$(dirname "$py"):$PATH" "${r34_mix[@]}"
+  venv "${r34_mix[@]}"
   miner=runs/export/unet-resnet34-mix.safetensors
 else  # 2.0 as shipped, from git history
   from_git 90a21f1 unet-resnet34 2.0
@@ -97,14 +98,14 @@ r34_long=(scripts/train_bundled.sh resnet34 runs/init/unet-resnet34-2.1.safetens
   --export-dir runs/export)
 if [[ " $stages " == *" hn "* ]]; then
   "$py" scripts/mine_hard_negatives.py "$miner"
-  env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${r34_hn[@]}"
+  venv "${hn[@]}" "${r34_hn[@]}"
   "$py" "${vgg_recal[@]}"
   "$py" "${vgg_init[@]}"
-  env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${vgg_hn[@]}"
+  venv "${hn[@]}" "${vgg_hn[@]}"
 fi
 if [[ " $stages " == *" long "* ]]; then
   from_git dc1d2b9 unet-resnet34 2.1
-  env PATH="$(dirname "$py"):$PATH" "${hn[@]}" "${r34_long[@]}"
+  venv "${hn[@]}" "${r34_long[@]}"
 fi
 
 if [[ " $stages " == *" ship "* ]]; then
