@@ -77,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-augment", dest="augment", action="store_false")
     g.add_argument("--amp", choices=("auto", "off", "bf16", "fp16"), default=d.amp)
     g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument(
+        "--ema",
+        type=float,
+        default=d.ema,
+        metavar="DECAY",
+        help="keep an exponential moving average of the weights (e.g. 0.999 per step); "
+        "validation, the best epoch and the exported model use the average (default 0: off)",
+    )
     g = p.add_argument_group("run")
     g.add_argument("--device", default=d.device, help="auto, cpu or cuda")
     g.add_argument("--threads", type=int, default=d.threads, help="CPU threads (0: default)")

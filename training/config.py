@@ -61,6 +61,7 @@ class TrainConfig:
     amp: str = "auto"  # auto | off | bf16 | fp16
     device: str = "auto"
     seed: int = 0
+    ema: float = 0.0  # decay of an exponential moving average of the weights; 0: off
     workers: int = 0
     threads: int = 0
     log_every: int = 10
@@ -104,6 +105,8 @@ class TrainConfig:
             problems.append("--val-fraction must be in [0, 1)")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             problems.append("epochs, batch size and learning rate must be positive")
+        if not 0.0 <= self.ema < 1.0:
+            problems.append("--ema must be in [0, 1) (0: off)")
         if self.crop_size % 32:
             problems.append("--crop-size must be a multiple of 32")
         if problems:

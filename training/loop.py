@@ -43,6 +43,7 @@ from .checkpoint import (
 )
 from .config import TrainConfig
 from .distributed import DistInfo, broadcast_flag, cleanup, init_distributed, shard, sum_across
+from .ema import WeightAverage, make_average
 from .events import EventWriter, read_events
 from .losses import make_loss
 from .plan import (
@@ -69,6 +70,8 @@ CSV_FIELDS = (
     "iou_tol2",
     "best_threshold",
     "best_f1",
+    "raw_f1",
+    "raw_best_f1",
     "lr",
     "images_per_s",
     "seconds",
@@ -268,7 +271,8 @@ def export_model(
         return None
     state = load_checkpoint(best_path)
     model = registry.build_model(card)
-    model.load_state_dict(state["model"])
+    # a run with --ema exports the average, which is what validation chose the epoch by
+    model.load_state_dict(state["ema"]["model"] if state.get("ema") else state["model"])
     best = state["metrics"]
     card.name = cfg.name or run_dir.name
     card.threshold = float(best.get("best_threshold") or 0.5)
@@ -364,6 +368,7 @@ class _Run:
     sched: Any
     scaler: torch.amp.GradScaler
     loss_fn: Any
+    average: WeightAverage | None
 
 
 def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str, Any]:
@@ -393,6 +398,7 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
     sched = make_scheduler(cfg, opt, n_steps * cfg.epochs)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     loss_fn = make_loss(cfg.loss)
+    average = make_average(model, cfg.ema)
 
     start_epoch, history, best_score, best_epoch = 0, [], -1.0, None
     if resume and (run_dir / LAST).exists():
@@ -404,6 +410,8 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
             scaler.load_state_dict(state["scaler"])
             start_epoch, history = state["epoch"], state["history"]
             best_score, best_epoch = state["best_score"], state["best_epoch"]
+            if average is not None and state.get("ema"):
+                average.load_state_dict(state["ema"])
         except (KeyError, RuntimeError, ValueError) as exc:
             reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
             raise CheckpointError(
@@ -426,13 +434,13 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
         )
 
     run = _Run(cfg, device, amp, info, events, stop, net, dataset, weights, n_steps,
-               opt, sched, scaler, loss_fn)  # fmt: skip
+               opt, sched, scaler, loss_fn, average)  # fmt: skip
     status, message = "finished", ""
     try:
         for epoch in range(start_epoch, cfg.epochs):
             row = _run_epoch(run, epoch)
             if val_samples:
-                row.update(validate(model, val_samples, card, device, amp, loss_fn, info))
+                row.update(_validate_run(run, model, val_samples, card))
             score = row.get("best_f1", -row["train_loss"]) if val_samples else -row["train_loss"]
             row["is_best"] = bool(score > best_score)
             history.append(row)
@@ -449,6 +457,7 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
                     "best_score": best_score,
                     "best_epoch": best_epoch,
                     "metrics": row,
+                    "ema": average.state_dict() if average is not None else None,
                 }
                 if row["is_best"]:
                     save_checkpoint(run_dir / BEST, state)
@@ -475,6 +484,18 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
         events.emit("end", **end)
         log(f"model written to {model_path}" if model_path else "no model written")
     return end
+
+
+def _validate_run(
+    run: _Run, model: torch.nn.Module, samples: list[Sample], card: ModelCard
+) -> dict[str, Any]:
+    """Validation of the weights the run exports: the average with --ema, whose row also
+    keeps the raw weights' F1 (raw_f1, raw_best_f1) to show what averaging gained."""
+    if run.average is None:
+        return validate(model, samples, card, run.device, run.amp, run.loss_fn, run.info)
+    raw = validate(model, samples, card, run.device, run.amp, run.loss_fn, run.info)
+    row = validate(run.average.module, samples, card, run.device, run.amp, run.loss_fn, run.info)
+    return {**row, "raw_f1": raw["f1"], "raw_best_f1": raw["best_f1"]}
 
 
 def _run_epoch(run: _Run, epoch: int) -> dict[str, Any]:
@@ -514,6 +535,8 @@ def _run_epoch(run: _Run, epoch: int) -> dict[str, Any]:
         run.scaler.step(run.opt)
         run.scaler.update()
         run.sched.step()
+        if run.average is not None:
+            run.average.update(getattr(run.net, "module", run.net))
         losses.append(float(loss.detach()))
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")

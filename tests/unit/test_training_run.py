@@ -37,23 +37,24 @@ def _final_row(run: Path) -> dict[str, str]:
         return list(csv.DictReader(fh))[-1]
 
 
-@pytest.fixture(scope="module")
-def straight_run(data, tmp_path_factory):
-    root = tmp_path_factory.mktemp("straight")
-    code = train_main(
-        [
-            *data,
-            *TINY_ARGS,
-            "--out",
-            str(root / "run"),
-            "--export-dir",
-            str(root / "models"),
-            "--name",
-            "tiny-trained",
-        ]
-    )
+EMA_ARGS = ["--ema", "0.5"]
+
+
+def _straight(data, root: Path, extra: list[str]) -> Path:
+    args = [*data, *TINY_ARGS, *extra, "--out", str(root / "run")]
+    code = train_main([*args, "--export-dir", str(root / "models"), "--name", "tiny-trained"])
     assert code == 0
     return root
+
+
+@pytest.fixture(scope="module")
+def straight_run(data, tmp_path_factory):
+    return _straight(data, tmp_path_factory.mktemp("straight"), [])
+
+
+@pytest.fixture(scope="module")
+def ema_run(data, tmp_path_factory):
+    return _straight(data, tmp_path_factory.mktemp("ema"), EMA_ARGS)
 
 
 def test_run_folder_holds_config_metrics_events_and_checkpoints(straight_run):
@@ -94,12 +95,15 @@ def test_exported_model_loads_back_through_the_registry(straight_run, monkeypatc
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
-def test_kill_9_then_resume_ends_like_an_uninterrupted_run(data, straight_run, tmp_path):
+@pytest.mark.parametrize("extra", [[], EMA_ARGS], ids=["plain", "ema"])
+def test_kill_9_then_resume_ends_like_an_uninterrupted_run(data, extra, request, tmp_path):
+    straight_run = request.getfixturevalue("ema_run" if extra else "straight_run")
     run = tmp_path / "run"
     cmd = [
         str(BIN / "crackinspector-train"),
         *data,
         *TINY_ARGS,
+        *extra,
         "--out",
         str(run),
         "--export-dir",
@@ -126,7 +130,8 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(data, straight_run, t
     assert [s["config"]["threads"] for s in starts] == [1, 2]
     assert starts[1]["config"]["epochs"] == 2 and starts[1]["config"]["crop_size"] == 64
     resumed, straight = _final_row(run), _final_row(straight_run / "run")
-    for key in ("train_loss", "val_loss", "f1", "iou", "best_f1"):
+    keys = ("train_loss", "val_loss", "f1", "iou", "best_f1", *(("raw_f1",) if extra else ()))
+    for key in keys:
         assert float(resumed[key]) == pytest.approx(float(straight[key]), rel=1e-5, abs=1e-6), key
     # whatever the kill cut short (a checkpoint being written) is gone after the next start
     assert not [p.name for p in run.iterdir() if ".part" in p.name]
@@ -231,3 +236,44 @@ def test_fine_tuning_starts_from_a_model_and_records_its_parent(data, straight_r
     assert card.training["parent"]["name"] == "tiny-trained"
     assert card.training["parent"]["training"]["config"]["epochs"] == 2
     assert "cores" in card.training["hardware"] or "GPU" in card.training["hardware"]
+
+
+def test_ema_run_validates_and_exports_the_average(ema_run):
+    """--ema: the epoch rows hold the average's F1 and the raw weights' beside it, the
+    checkpoint carries the average for resume, and the exported model is the average."""
+    import torch
+
+    from training.checkpoint import load_checkpoint
+
+    row = _final_row(ema_run / "run")
+    assert row["raw_f1"] != "" and row["raw_best_f1"] != ""
+    best = load_checkpoint(ema_run / "run" / "best.pt")
+    assert best["ema"]["updates"] == 2 * best["epoch"]  # two steps per epoch
+    model = registry.load_model(registry.resolve(ema_run / "models" / "tiny-trained.safetensors"))
+    exported = model.state_dict()
+    name = next(n for n, v in best["model"].items() if v.is_floating_point() and v.numel() > 100)
+    average, raw = best["ema"]["model"][name], best["model"][name]
+    assert not torch.allclose(average, raw)
+    assert torch.allclose(exported[name].float(), average.float(), atol=1e-2, rtol=1e-3)
+    assert (exported[name].float() - average.float()).abs().max() < (
+        exported[name].float() - raw.float()
+    ).abs().max()
+
+
+def test_weight_average_ramps_its_decay_and_copies_counters():
+    import torch
+
+    from training.ema import WeightAverage
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1, bias=False), torch.nn.BatchNorm2d(1))
+    torch.nn.init.constant_(net[0].weight, 0.0)
+    average = WeightAverage(net, decay=0.99)
+    torch.nn.init.constant_(net[0].weight, 1.0)
+    net[1].num_batches_tracked.fill_(7)
+    average.update(net)  # first update keeps (1 + 1) / (10 + 1) of the old value
+    assert float(average.module[0].weight) == pytest.approx(1 - 2 / 11)
+    assert int(average.module[1].num_batches_tracked) == 7
+    for _ in range(2000):
+        average.update(net)
+    assert average.current_decay() == 0.99
+    assert float(average.module[0].weight) == pytest.approx(1.0, abs=1e-6)
