@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from score_models import REPO, _crack_free, negative_kind, probability  # the protocol
+from score_models import REPO, crack_free_pairs, negative_kind, probability  # the protocol
 
 from crackinspector.core.infer.predictor import Predictor
 from crackinspector.core.io.atomic import atomic_write_text
@@ -38,7 +38,7 @@ def main() -> int:
     predictor = Predictor(args.weights, device="cpu", backend="onnx")
     digest = weights_digest(args.weights)
     marked = {}
-    for image_path, _ in _crack_free("train"):
+    for image_path, _ in crack_free_pairs("train"):
         prob = probability(predictor, digest, "negatives_train", image_path)
         marked[image_path.stem] = float(np.mean(prob >= t)) * 100
     hard = sorted((s for s, m in marked.items() if m > args.over), key=lambda s: -marked[s])

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from score_models import PREP, _crack_free, _labelled  # the prepared splits' photos
+from score_models import PREP, crack_free_pairs, labelled_pairs  # the prepared splits' photos
 
 from crackinspector.core.io.imageio import read_image
 from crackinspector.core.model import registry
@@ -36,8 +36,8 @@ LABELLED = ("crackforest", "crackpool", "masonry", "uav75")
 def training_photos(per_set: int, rng: np.random.Generator) -> list[Path]:
     """`per_set` random training photos of each set of the mix, negatives last."""
     photos = []
-    for pairs in [_labelled(n, PREP / f"{n}.split.json", "train") for n in LABELLED] + [
-        _crack_free("train")
+    for pairs in [labelled_pairs(n, PREP / f"{n}.split.json", "train") for n in LABELLED] + [
+        crack_free_pairs("train")
     ]:
         photos += [pairs[i][0] for i in rng.permutation(len(pairs))[:per_set]]
     return photos

@@ -57,7 +57,8 @@ def _stems(split_file: Path, key: str) -> list[str]:
     return sorted(load_split(split_file)[key])
 
 
-def _labelled(name: str, split: Path, key: str) -> list[tuple[Path, Path | None]]:
+def labelled_pairs(name: str, split: Path, key: str) -> list[tuple[Path, Path | None]]:
+    """The (photo, mask) pairs of one part (`train`, `val`, `test`) of a labelled set's split."""
     folder = DATA / name
     return [
         (next((folder / "images").glob(f"{s}.*")), folder / "masks" / f"{s}.png")
@@ -72,7 +73,7 @@ def negative_kind(stem: str) -> str:
     return parts[1] if parts[0] == "pavements" and len(parts) > 2 else parts[0]
 
 
-def _crack_free(key: str) -> list[tuple[Path, Path | None]]:
+def crack_free_pairs(key: str) -> list[tuple[Path, Path | None]]:
     """The negatives of one part of the prepared split (no masks: every pixel background)."""
     neg = DATA / "negatives" / "images"
     return [(neg / f"{s}.jpg", None) for s in _stems(PREP / "negatives.split.json", key)]
@@ -82,20 +83,20 @@ def validation_sets() -> dict[str, list[tuple[Path, Path | None]]]:
     """The validation parts of the training mix (scripts/train_bundled.sh), all of them:
     for choosing between candidate models without touching any test split."""
     out = {
-        f"{name}_val": _labelled(name, PREP / f"{name}.split.json", "val")
+        f"{name}_val": labelled_pairs(name, PREP / f"{name}.split.json", "val")
         for name in ("crackforest", "crackpool", "masonry", "uav75")
     }
-    out["negatives_val"] = _crack_free("val")
+    out["negatives_val"] = crack_free_pairs("val")
     return out
 
 
 def sets() -> dict[str, list[tuple[Path, Path | None]]]:
     """(image, mask or None for crack-free) per scored set."""
     return {
-        "crackforest_test": _labelled("crackforest", DATA / "crackforest/split.json", "test"),
-        "masonry_test": _labelled("masonry", PREP / "masonry.split.json", "test"),
-        "uav75_val": _labelled("uav75", DATA / "uav75/split.json", "val"),
-        "negatives_test": _crack_free("test"),
+        "crackforest_test": labelled_pairs("crackforest", DATA / "crackforest/split.json", "test"),
+        "masonry_test": labelled_pairs("masonry", PREP / "masonry.split.json", "test"),
+        "uav75_val": labelled_pairs("uav75", DATA / "uav75/split.json", "val"),
+        "negatives_test": crack_free_pairs("test"),
     }
 
 
