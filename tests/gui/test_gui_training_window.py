@@ -48,6 +48,8 @@ def test_wizard_trains_a_model_that_appears_in_the_model_selector(
     s.crop.setValue(64)
     s.steps.setValue(2)
     s.device.setCurrentIndex(s.device.findData("cpu"))
+    assert not s.average.isChecked()
+    s.average.setChecked(True)  # the run exports its weight average
     # the estimate is a real measurement of resnet18 steps in a background thread
     qtbot.waitUntil(lambda: "Time per epoch ≈" in s.estimate_label.text(), timeout=120_000)
     assert "measured on cpu" in s.estimate_label.text()
@@ -88,6 +90,7 @@ def test_wizard_trains_a_model_that_appears_in_the_model_selector(
     config = monitor.record.config
     assert (config["encoder"], config["crop_size"], config["batch_size"]) == ("resnet18", 64, 2)
     assert config["val_fraction"] == 0.25 and config["init"] == "random"
+    assert config["ema"] == 0.999
     assert any("loading 3 training and 1 validation pairs" in line for line in monitor.log.lines())
     assert drawn_pixels(monitor.chart, SMOOTH) > 0  # the smoothed loss line is really drawn
     # "Use this model" makes it the main window's model

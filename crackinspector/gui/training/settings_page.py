@@ -28,6 +28,7 @@ from training.estimate import (
 from training.plan import log_every, steps_per_epoch
 
 ESTIMATE_DELAY_MS = 800
+WIZARD_EMA_DECAY = 0.999  # per step: an average over about the last thousand steps
 
 
 def _double(parent, lo, hi, value, decimals, step) -> QDoubleSpinBox:
@@ -69,6 +70,11 @@ class SettingsPage(QWizardPage):
             self.device.addItem(label, value)
         self.augment = QCheckBox("Random flips, rotations, colour and scale changes", self)
         self.augment.setChecked(d.augment)
+        self.average = QCheckBox(
+            "Keep a moving average of the weights and export it (steadier from epoch to epoch)",
+            self,
+        )
+        self.average.setChecked(d.ema > 0)
         self.crop = _int(self, 64, 1024, d.crop_size, 32)
         self.crop.setSuffix(" px")
         self.steps = _int(self, 0, 1_000_000, d.steps_per_epoch)
@@ -89,6 +95,7 @@ class SettingsPage(QWizardPage):
         form.addRow("Optimiser:", self.optimiser)
         form.addRow("Device:", self.device)
         form.addRow("Augmentation:", self.augment)
+        form.addRow("Weight average:", self.average)
         form.addRow("Crop size:", self.crop)
         form.addRow("Steps per epoch:", self.steps)
         layout = QVBoxLayout(self)
@@ -239,4 +246,6 @@ class SettingsPage(QWizardPage):
             args += ["--momentum", f"{self.momentum.value():g}"]
         if not self.augment.isChecked():
             args.append("--no-augment")
+        if self.average.isChecked():
+            args += ["--ema", f"{WIZARD_EMA_DECAY:g}"]
         return args
