@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "recipe_variants.json"
 RECIPE_KEYS = (
     "encoder", "init", "epochs", "steps_per_epoch", "batch_size", "lr", "optimiser",
-    "schedule", "loss", "crop_size", "augment", "val_limit", "datasets",
+    "schedule", "loss", "crop_size", "augment", "val_limit", "ema", "datasets",
 )  # fmt: skip
 
 
@@ -40,7 +40,9 @@ def variant(run: Path) -> dict:
     with (run / "metrics.csv").open(encoding="utf-8") as f:
         epochs = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
     keep = ("epoch", "f1", "f1_tol2", "best_threshold", "best_f1", "val_loss", "seconds")
-    epochs = [{k: e.get(k) for k in keep} for e in epochs]
+    averaged = ("raw_f1", "raw_best_f1")  # --ema runs: the raw weights beside the average
+    epochs = [{k: e.get(k) for k in keep + averaged if k in keep or e.get(k) is not None}
+              for e in epochs]  # fmt: skip
     best = max(epochs, key=lambda e: e.get("best_f1") or 0.0, default=None)
     return {
         "recipe": {k: config.get(k) for k in RECIPE_KEYS},
