@@ -38,6 +38,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${CRACKINSPECTOR_SHARED_DATA:-../shared/data}
 stages=${STAGES:-v1 mix hn long ema ship}
+has() { [[ " $stages " == *" $1 "* ]]; }  # stage name: is it one of this run's stages
 py=${PYTHON:-.venv/bin/python}
 venv() { env PATH="$(dirname "$py"):$PATH" "$@"; }  # [VAR=value ...] command, venv first on PATH
 train() { venv crackinspector-train "$@"; }
@@ -59,7 +60,7 @@ v1() {  # encoder epochs steps name [init] [lr]
     --export-dir runs/export
 }
 
-if [[ " $stages " == *" v1 "* ]]; then
+if has v1; then
   v1 resnet34 6 250 unet-resnet34-v1a
   v1 resnet34 4 220 unet-resnet34-v1 runs/export/unet-resnet34-v1a.safetensors 4e-4
   v1 vgg16 6 110 unet-vgg16-v1
@@ -75,7 +76,7 @@ fi
 
 r34_mix=(scripts/train_bundled.sh resnet34 "$r34_parent" 12 25 --lr 3e-4 --val-limit 160
   --threads 1 --name unet-resnet34-mix --export-dir runs/export)
-if [[ " $stages " == *" mix "* ]]; then
+if has mix; then
   venv "${r34_mix[@]}"
   miner=runs/export/unet-resnet34-mix.safetensors
 else  # 2.0 as shipped, from git history
@@ -103,13 +104,11 @@ r34_long=(scripts/train_bundled.sh resnet34 runs/init/unet-resnet34-2.1.safetens
   --export-dir runs/export)
 # unet-resnet34 2.3 and unet-vgg16 2.2: 2.2 and 2.1 as shipped (float16, git history) trained
 # on with a weight average; the VGG with CrackForest at weight 300 instead of 110
-if [[ " $stages " == *" long "* ]]; then  # this script's own 2.2 and 2.1
-  r34_ema_init=runs/export/unet-resnet34-long.safetensors
-  vgg_ema_init=runs/export/unet-vgg16-recal-hn.safetensors
-else  # as shipped (git history)
-  r34_ema_init=runs/init/unet-resnet34-2.2.safetensors
-  vgg_ema_init=runs/init/unet-vgg16-2.1.safetensors
-fi
+# (this script's own 2.2 when it runs the long stage, its own VGG 2.1 when it runs hn)
+r34_ema_init=runs/init/unet-resnet34-2.2.safetensors
+has long && r34_ema_init=runs/export/unet-resnet34-long.safetensors
+vgg_ema_init=runs/init/unet-vgg16-2.1.safetensors
+has hn && vgg_ema_init=runs/export/unet-vgg16-recal-hn.safetensors
 r34_ema=(scripts/train_bundled.sh resnet34 "$r34_ema_init" 14 200
   --lr 3e-4 --val-limit 160 --ema 0.999 --threads 1 --name unet-resnet34-ema
   --out runs/unet-resnet34-ema --export-dir runs/export)
@@ -117,27 +116,25 @@ vgg_cf300=(W_CRACKFOREST=300 W_UAV75=5 W_HARD_NEGATIVES=10)
 vgg_ema=(scripts/train_bundled.sh vgg16_bn "$vgg_ema_init" 7 200
   --lr 3e-4 --val-limit 100 --ema 0.999 --threads 1 --name unet-vgg16-cf300-ema
   --out runs/unet-vgg16-cf300-ema --export-dir runs/export)
-if [[ " $stages " == *" hn "* ]]; then
+if has hn; then
   "$py" scripts/mine_hard_negatives.py "$miner"
   venv "${hn[@]}" "${r34_hn[@]}"
   "$py" "${vgg_recal[@]}"
   "$py" "${vgg_init[@]}"
   venv "${hn[@]}" "${vgg_hn[@]}"
 fi
-if [[ " $stages " == *" long "* ]]; then
+if has long; then
   from_git dc1d2b9 unet-resnet34 2.1
   venv "${hn[@]}" "${r34_long[@]}"
 fi
-if [[ " $stages " == *" ema "* ]]; then
-  if [[ " $stages " != *" long "* ]]; then
-    from_git 4e65903 unet-resnet34 2.2
-    from_git 4e65903 unet-vgg16 2.1
-  fi
+if has ema; then
+  has long || from_git 4e65903 unet-resnet34 2.2
+  has hn || from_git 4e65903 unet-vgg16 2.1
   venv "${hn[@]}" "${r34_ema[@]}"
   venv "${vgg_cf300[@]}" "${vgg_ema[@]}"
 fi
 
-if [[ " $stages " == *" ship "* ]]; then
+if has ship; then
   prep="python scripts/prepare_training_data.py"
   mine="python scripts/mine_hard_negatives.py $miner"
   "$py" scripts/ship_model.py runs/export/unet-resnet34-ema.safetensors \

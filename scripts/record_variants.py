@@ -40,9 +40,11 @@ def variant(run: Path) -> dict:
     with (run / "metrics.csv").open(encoding="utf-8") as f:
         epochs = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
     keep = ("epoch", "f1", "f1_tol2", "best_threshold", "best_f1", "val_loss", "seconds")
-    averaged = ("raw_f1", "raw_best_f1")  # --ema runs: the raw weights beside the average
-    epochs = [{k: e.get(k) for k in keep + averaged if k in keep or e.get(k) is not None}
-              for e in epochs]  # fmt: skip
+    averaged = ("raw_f1", "raw_best_f1")  # --ema runs only: the raw weights beside the average
+    epochs = [
+        {**{k: e.get(k) for k in keep}, **{k: e[k] for k in averaged if e.get(k) is not None}}
+        for e in epochs
+    ]
     best = max(epochs, key=lambda e: e.get("best_f1") or 0.0, default=None)
     return {
         "recipe": {k: config.get(k) for k in RECIPE_KEYS},

@@ -491,11 +491,14 @@ def _validate_run(
 ) -> dict[str, Any]:
     """Validation of the weights the run exports: the average with --ema, whose row also
     keeps the raw weights' F1 (raw_f1, raw_best_f1) to show what averaging gained."""
+
+    def of(net: torch.nn.Module) -> dict[str, Any]:
+        return validate(net, samples, card, run.device, run.amp, run.loss_fn, run.info)
+
     if run.average is None:
-        return validate(model, samples, card, run.device, run.amp, run.loss_fn, run.info)
-    raw = validate(model, samples, card, run.device, run.amp, run.loss_fn, run.info)
-    row = validate(run.average.module, samples, card, run.device, run.amp, run.loss_fn, run.info)
-    return {**row, "raw_f1": raw["f1"], "raw_best_f1": raw["best_f1"]}
+        return of(model)
+    raw = of(model)
+    return {**of(run.average.module), "raw_f1": raw["f1"], "raw_best_f1": raw["best_f1"]}
 
 
 def _run_epoch(run: _Run, epoch: int) -> dict[str, Any]:
