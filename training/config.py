@@ -22,7 +22,7 @@ ENCODERS = (
     "vgg19",
     "vgg19_bn",
 )
-LOSSES = ("bce_dice", "bce", "dice", "focal_dice", "tversky")
+LOSSES = ("bce_dice", "bce", "dice", "focal_dice", "tversky", "bce_dice_cldice")
 OPTIMISERS = ("sgd", "adamw")
 SCHEDULES = ("none", "cosine", "onecycle")
 # Where and how fast a run computes, not what it computes: a resumed run takes these from
