@@ -62,3 +62,17 @@ def test_set_metrics_sum_counts_over_images_and_sweep_thresholds():
 def test_empty_prediction_and_truth_give_zero_not_nan():
     z = np.zeros((5, 5), bool)
     assert count(z, z).scores() == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "iou": 0.0}
+
+
+def test_best_for_both_takes_the_highest_threshold_with_the_best_sum_of_f1s():
+    """A crack whose right half is faint (0.32) and a detection 2 px beside it (0.6): below
+    0.32 both halves are found (strict 0.8, 2-px 1.0, the best sum, on 0.05..0.30); above it
+    strict F1 drops to 0.5 and then 0.67 while 2-px F1 stays at most 1.0."""
+    truth = _line((20, 20), 10, (0, 20))
+    prob = np.zeros((20, 20), np.float32)
+    prob[10, :10], prob[10, 10:], prob[12, 10:] = 0.9, 0.32, 0.6
+    m = SetMetrics()
+    m.add(prob, truth)
+    threshold, strict, tolerant = m.best_for_both()
+    assert threshold == pytest.approx(0.30)
+    assert strict == pytest.approx(0.8) and tolerant == pytest.approx(1.0)

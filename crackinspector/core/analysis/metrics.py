@@ -141,6 +141,15 @@ class SetMetrics:
         i = int(np.argmax(f1))
         return float(self.thresholds[i]), float(f1[i])
 
+    def best_for_both(self) -> tuple[float, float, float]:
+        """(threshold, strict F1, tolerant F1) at the sweep threshold with the highest sum of
+        the two F1s; among equal sums the higher threshold (fewer pixels marked)."""
+        strict = np.array([Counts.from_array(r).scores()["f1"] for r in self.sweep_strict])
+        tolerant = np.array([Counts.from_array(r).scores()["f1"] for r in self.sweep_tolerant])
+        total = np.round(strict + tolerant, 9)
+        i = int(np.flatnonzero(total == total.max())[-1])
+        return float(self.thresholds[i]), float(strict[i]), float(tolerant[i])
+
     def result(self) -> dict[str, float]:
         """Flat dict: precision, recall, f1, iou (strict), the same suffixed `_tol2`, and the
         best thresholds with their F1 (`best_threshold`, `best_f1`, and `_tol2` variants)."""
