@@ -86,8 +86,8 @@ def validation_sets() -> dict[str, list[tuple[Path, Path | None]]]:
     """The validation parts of the training mix (scripts/train_bundled.sh), all of them:
     for choosing between candidate models without touching any test split."""
     out = {
-        f"{name}_val": labelled_pairs(name, PREP / f"{name}.split.json", "val")
-        for name in ("crackforest", "crackpool", "masonry", "uav75")
+        name: labelled_pairs(name[:-4], PREP / f"{name[:-4]}.split.json", "val")
+        for name in VALIDATION_LABELLED
     }
     out["negatives_val"] = crack_free_pairs("val")
     return out
@@ -114,6 +114,7 @@ def probability(predictor: Predictor, digest: str, set_name: str, image_path: Pa
 
 
 THRESHOLD_RULES = ("all-validation", "validation", "card")
+VALIDATION_LABELLED = ("crackforest_val", "crackpool_val", "masonry_val", "uav75_val")
 
 
 def threshold_for(weights: Path, rule: str) -> float:
@@ -139,7 +140,7 @@ def score(weights: Path, threshold_rule: str, which: str = "test") -> dict:
             "rule": "max pooled strict F1 + 2-px F1 over all validation photos",
             "threshold": t,
             **{k: val["all_val"][k] for k in ("images", "f1", "f1_tol2")},
-            **{k: v["f1"] for k, v in val.items() if k.endswith("_val") and "f1" in v},
+            **{k: val[k]["f1"] for k in VALIDATION_LABELLED},
             "negatives_val_marked_percent": val["negatives_val"]["mean_marked_percent"],
         }
     return out
