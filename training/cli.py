@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from crackinspector.core.errors import CrackInspectorError
 
-from .config import ENCODERS, LOSSES, OPTIMISERS, SCHEDULES, TrainConfig
+from .config import ENCODERS, EXPORTS, LOSSES, OPTIMISERS, SCHEDULES, TrainConfig
 from .runlock import RunLock
 
 
@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DECAY",
         help="keep an exponential moving average of the weights (e.g. 0.999 per step); "
         "validation, the best epoch and the exported model use the average (default 0: off)",
+    )
+    g.add_argument(
+        "--export",
+        choices=EXPORTS,
+        default=d.export,
+        help="export the best validated epoch (default) or the last one (with --ema: the "
+        "average at the end of the schedule)",
     )
     g = p.add_argument_group("run")
     g.add_argument("--device", default=d.device, help="auto, cpu or cuda")

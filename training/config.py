@@ -28,6 +28,7 @@ SCHEDULES = ("none", "cosine", "onecycle")
 # Where and how fast a run computes, not what it computes: a resumed run takes these from
 # the command that resumes it (a bigger machine, a GPU) and the rest from its config.json.
 MACHINE_FIELDS = ("device", "threads", "workers")
+EXPORTS = ("best", "last")
 
 
 @dataclass
@@ -62,6 +63,7 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     ema: float = 0.0  # decay of an exponential moving average of the weights; 0: off
+    export: str = "best"  # the checkpoint the exported model comes from: best | last epoch
     workers: int = 0
     threads: int = 0
     log_every: int = 10
@@ -105,6 +107,8 @@ class TrainConfig:
             problems.append("--val-fraction must be in [0, 1)")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             problems.append("epochs, batch size and learning rate must be positive")
+        if self.export not in EXPORTS:
+            problems.append(f"export {self.export!r} is not one of {', '.join(EXPORTS)}")
         if not 0.0 <= self.ema < 1.0:
             problems.append("--ema must be in [0, 1) (0: off)")
         if self.crop_size % 32:

@@ -265,11 +265,12 @@ def _write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
 def export_model(
     cfg: TrainConfig, run_dir: Path, card: ModelCard, history: list[dict[str, Any]]
 ) -> Path | None:
-    """Turn the best checkpoint into a model pair (float16 safetensors + card)."""
-    best_path = run_dir / BEST
-    if not best_path.exists():
+    """Turn the best checkpoint (or with `cfg.export == "last"` the last one) into a model
+    pair (float16 safetensors + card)."""
+    path = run_dir / (LAST if cfg.export == "last" else BEST)
+    if not path.exists():
         return None
-    state = load_checkpoint(best_path)
+    state = load_checkpoint(path)
     model = registry.build_model(card)
     # a run with --ema exports the average, which is what validation chose the epoch by
     model.load_state_dict(state["ema"]["model"] if state.get("ema") else state["model"])
@@ -284,7 +285,10 @@ def export_model(
         {
             **card.training,
             "config": asdict(cfg),
-            "best_epoch": state["epoch"],
+            "best_epoch": max(
+                (int(r["epoch"]) for r in history if r.get("is_best")), default=state["epoch"]
+            ),
+            "exported_epoch": state["epoch"],
             "epochs_run": len(history),
             "train_seconds": round(sum(r.get("seconds", 0.0) for r in history), 1),
             "hardware": hardware_summary(pick_device(cfg.device)),

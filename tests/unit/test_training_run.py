@@ -260,6 +260,23 @@ def test_ema_run_validates_and_exports_the_average(ema_run):
     ).abs().max()
 
 
+def test_export_last_exports_the_last_epochs_average(data, tmp_path):
+    """--export last: the model is the last checkpoint's average, whichever epoch validated
+    best, and the card says which epoch it is and which one was best."""
+    import torch
+
+    from training.checkpoint import load_checkpoint
+
+    root = _straight(data, tmp_path, [*EMA_ARGS, "--export", "last"])
+    last = load_checkpoint(root / "run" / "last.pt")
+    info = registry.resolve(root / "models" / "tiny-trained.safetensors")
+    assert info.card.training["exported_epoch"] == last["epoch"] == 2
+    assert info.card.training["best_epoch"] in (1, 2)
+    exported = registry.load_model(info).state_dict()
+    name = next(n for n, v in last["model"].items() if v.is_floating_point() and v.numel() > 100)
+    assert torch.allclose(exported[name].float(), last["ema"]["model"][name].float(), atol=1e-2)
+
+
 def test_weight_average_ramps_its_decay_and_copies_counters():
     import torch
 
