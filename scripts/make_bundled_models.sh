@@ -8,6 +8,7 @@
 #   STAGES="mix hn long ema ship" scripts/make_bundled_models.sh  # from 1.x (git history)
 #   STAGES="hn long ema ship" scripts/make_bundled_models.sh  # also 2.0 from git
 #   STAGES="ema ship" scripts/make_bundled_models.sh  # from 2.2 / 2.1 (git history)
+#   STAGES="ema2 ship" scripts/make_bundled_models.sh  # from 2.3 / 2.2 (git history)
 #
 # Stages:
 #   v1   from random weights on CrackForest (its literature train split, 001..072) and
@@ -31,13 +32,16 @@
 #        moving average of the weights (--ema 0.999, validated and exported): the ResNet34
 #        on the same mix for 14 x 200 steps (unet-resnet34 2.3), the VGG16 with CrackForest
 #        at weight 300 (about half of the crops) for 7 x 200 steps (unet-vgg16 2.2).
-#   ship scripts/ship_model.py: renamed, scored on every set, threshold from validation,
-#        precision checks, manifest.
+#   ema2 unet-resnet34 2.3 trained on, same mix, 16 x 200 steps at a peak of 2e-4 with the
+#        average, its last epoch exported (--export last): unet-resnet34 2.4.
+#   ship scripts/ship_model.py: renamed, scored on every set, threshold from all validation
+#        photos (strict + 2-px F1; unet-vgg16 2.2.1 is 2.2 with that threshold), precision
+#        checks, manifest.
 # CrackForest test (073..118) is never trained on or used for selection in any stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${CRACKINSPECTOR_SHARED_DATA:-../shared/data}
-stages=${STAGES:-v1 mix hn long ema ship}
+stages=${STAGES:-v1 mix hn long ema ema2 ship}
 has() { [[ " $stages " == *" $1 "* ]]; }  # stage name: is it one of this run's stages
 py=${PYTHON:-.venv/bin/python}
 venv() { env PATH="$(dirname "$py"):$PATH" "$@"; }  # [VAR=value ...] command, venv first on PATH
@@ -116,6 +120,13 @@ vgg_cf300=(W_CRACKFOREST=300 W_UAV75=5 W_HARD_NEGATIVES=10)
 vgg_ema=(scripts/train_bundled.sh vgg16_bn "$vgg_ema_init" 7 200
   --lr 3e-4 --val-limit 100 --ema 0.999 --threads 1 --name unet-vgg16-cf300-ema
   --out runs/unet-vgg16-cf300-ema --export-dir runs/export)
+# unet-resnet34 2.4: 2.3 (this script's own when the ema stage runs) trained on at a lower
+# peak, the average at the end of the schedule exported
+r34_ema2_init=runs/init/unet-resnet34-2.3.safetensors
+has ema && r34_ema2_init=runs/export/unet-resnet34-ema.safetensors
+r34_ema2=(scripts/train_bundled.sh resnet34 "$r34_ema2_init" 16 200
+  --lr 2e-4 --val-limit 160 --ema 0.999 --export last --threads 1 --name unet-resnet34-ema2
+  --out runs/unet-resnet34-ema2 --export-dir runs/export)
 if has hn; then
   "$py" scripts/mine_hard_negatives.py "$miner"
   venv "${hn[@]}" "${r34_hn[@]}"
@@ -133,16 +144,26 @@ if has ema; then
   venv "${hn[@]}" "${r34_ema[@]}"
   venv "${vgg_cf300[@]}" "${vgg_ema[@]}"
 fi
+if has ema2; then
+  has ema || from_git 7e2cd64 unet-resnet34 2.3
+  venv "${hn[@]}" "${r34_ema2[@]}"
+fi
 
 if has ship; then
   prep="python scripts/prepare_training_data.py"
   mine="python scripts/mine_hard_negatives.py $miner"
-  "$py" scripts/ship_model.py runs/export/unet-resnet34-ema.safetensors \
-    --name unet-resnet34 --version 2.3.0 \
+  "$py" scripts/ship_model.py runs/export/unet-resnet34-ema2.safetensors \
+    --name unet-resnet34 --version 2.4.0 \
     --recipe "$prep" --recipe "$mine" --recipe "${hn[*]} ${r34_hn[*]}" \
-    --recipe "${hn[*]} ${r34_long[*]}" --recipe "${hn[*]} ${r34_ema[*]}"
-  "$py" scripts/ship_model.py runs/export/unet-vgg16-cf300-ema.safetensors \
-    --name unet-vgg16 --version 2.2.0 \
+    --recipe "${hn[*]} ${r34_long[*]}" --recipe "${hn[*]} ${r34_ema[*]}" \
+    --recipe "${hn[*]} ${r34_ema2[*]}"
+  vgg_ship=runs/export/unet-vgg16-cf300-ema.safetensors
+  if ! has ema; then  # the VGG 2.2 weights as shipped (git history): 2.2.1 is its threshold
+    from_git 7e2cd64 unet-vgg16 2.2
+    vgg_ship=runs/init/unet-vgg16-2.2.safetensors
+  fi
+  "$py" scripts/ship_model.py "$vgg_ship" \
+    --name unet-vgg16 --version 2.2.1 \
     --recipe "$prep" --recipe "$mine" --recipe "python ${vgg_recal[*]}" \
     --recipe "python ${vgg_init[*]}" --recipe "${hn[*]} ${vgg_hn[*]}" \
     --recipe "${vgg_cf300[*]} ${vgg_ema[*]}"
