@@ -136,16 +136,20 @@ class SetMetrics:
         self.sweep_strict = arr[9 : 9 + n].reshape(-1, 4).astype(np.int64)
         self.sweep_tolerant = arr[9 + n : 9 + 2 * n].reshape(-1, 4).astype(np.int64)
 
+    @staticmethod
+    def _f1s(sweep: np.ndarray) -> np.ndarray:
+        """F1 at every threshold of a sweep (rows of counts)."""
+        return np.array([Counts.from_array(row).scores()["f1"] for row in sweep])
+
     def _best(self, sweep: np.ndarray) -> tuple[float, float]:
-        f1 = np.array([Counts.from_array(row).scores()["f1"] for row in sweep])
+        f1 = self._f1s(sweep)
         i = int(np.argmax(f1))
         return float(self.thresholds[i]), float(f1[i])
 
     def best_for_both(self) -> tuple[float, float, float]:
         """(threshold, strict F1, tolerant F1) at the sweep threshold with the highest sum of
         the two F1s; among equal sums the higher threshold (fewer pixels marked)."""
-        strict = np.array([Counts.from_array(r).scores()["f1"] for r in self.sweep_strict])
-        tolerant = np.array([Counts.from_array(r).scores()["f1"] for r in self.sweep_tolerant])
+        strict, tolerant = self._f1s(self.sweep_strict), self._f1s(self.sweep_tolerant)
         total = np.round(strict + tolerant, 9)
         i = int(np.flatnonzero(total == total.max())[-1])
         return float(self.thresholds[i]), float(strict[i]), float(tolerant[i])
