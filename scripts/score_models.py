@@ -25,12 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from crackinspector.core.analysis.metrics import SetMetrics
+from crackinspector.core.analysis.metrics import THRESHOLDS, SetMetrics
 from crackinspector.core.infer.hardware import cpu_model
 from crackinspector.core.infer.predictor import Predictor
 from crackinspector.core.io.imageio import read_image, read_mask
@@ -117,83 +118,115 @@ THRESHOLD_RULES = ("all-validation", "validation", "card")
 VALIDATION_LABELLED = ("crackforest_val", "crackpool_val", "masonry_val", "uav75_val")
 
 
-def threshold_for(weights: Path, rule: str) -> float:
-    """The threshold a THRESHOLD_RULES rule gives the model (see the module docstring)."""
-    card = ModelCard.load(weights.with_suffix(".json"))
-    validation = card.metrics.get("validation", {})
-    if rule == "validation" and "best_threshold" in validation:
-        return float(validation["best_threshold"])
-    if rule == "all-validation":
-        pooled = score_at(weights, float(card.threshold), "validation")["all_val"]
-        return float(pooled["best_threshold_both"])
-    return float(card.threshold)
+@dataclass
+class Collected:
+    """One pass of a model over the sets of `which`: labelled sets as SetMetrics (with their
+    sweep), crack-free sets as each photo's marked percent at `threshold` and at every sweep
+    threshold, so the scores can be read at any sweep threshold without another pass."""
+
+    threshold: float
+    labelled: dict[str, SetMetrics]
+    pooled: SetMetrics  # every labelled photo of the sets, counts summed
+    marked: dict[str, np.ndarray]  # set -> photos x (threshold, *THRESHOLDS), percent
+    free_windows: tuple[int, int]  # CrackForest test crack-free window pixels marked, total
+    seconds: float
 
 
-def score(weights: Path, threshold_rule: str, which: str = "test") -> dict:
-    """Scores on the test sets (or `which="validation"`) at the rule's threshold; with the
-    all-validation rule also `validation_all`, the validation scores at that threshold."""
-    t = threshold_for(weights, threshold_rule)
-    out = {"threshold": t, "threshold_rule": threshold_rule, **score_at(weights, t, which)}
-    if threshold_rule == "all-validation":
-        val = out if which == "validation" else score_at(weights, t, "validation")
-        out["validation_all"] = {
-            "rule": "max pooled strict F1 + 2-px F1 over all validation photos",
-            "threshold": t,
-            **{k: val["all_val"][k] for k in ("images", "f1", "f1_tol2")},
-            **{k: val[k]["f1"] for k in VALIDATION_LABELLED},
-            "negatives_val_marked_percent": val["negatives_val"]["mean_marked_percent"],
-        }
-    return out
-
-
-def score_at(weights: Path, t: float, which: str = "test") -> dict:
-    """Every set of `which` ("test" or "validation") at threshold `t`; probability maps come
-    from the cache when this model has been run on a photo before."""
+def collect(weights: Path, t: float, which: str = "test") -> Collected:
+    """Runs (or reads the cached maps of) the model on every set of `which` ("test" or
+    "validation"), accumulating at threshold `t` and over the sweep."""
     predictor = Predictor(weights, device="cpu", backend="onnx")
     digest = weights_digest(weights)
-    out: dict = {}
     started = time.perf_counter()
-    pooled = SetMetrics(threshold=t)  # every labelled photo of the sets, counts summed
+    c = Collected(t, {}, SetMetrics(threshold=t), {}, (0, 0), 0.0)
+    levels = np.append(t, THRESHOLDS)
     for set_name, items in (sets() if which == "test" else validation_sets()).items():
         if set_name.startswith("negatives"):
-            marked = [
-                float(np.mean(probability(predictor, digest, set_name, p) >= t)) * 100
-                for p, _ in items
-            ]
-            out[set_name] = {
-                "photos": len(marked),
-                "mean_marked_percent": float(np.mean(marked)),
-                "median_marked_percent": float(np.median(marked)),
-                "photos_over_1_percent": int(sum(m > 1.0 for m in marked)),
-            }
+            maps = (probability(predictor, digest, set_name, p) for p, _ in items)
+            c.marked[set_name] = np.array(
+                [[float(np.mean(prob >= v)) * 100 for v in levels] for prob in maps]
+            )
             continue
-        metrics = SetMetrics(threshold=t)
+        metrics = c.labelled[set_name] = SetMetrics(threshold=t)
         free_marked = free_total = 0
         for image_path, mask_path in items:
             assert mask_path is not None
             prob = probability(predictor, digest, set_name, image_path)
             truth = read_mask(mask_path)
             metrics.add(prob, truth)
-            pooled.add(prob, truth)
+            c.pooled.add(prob, truth)
             if set_name == "crackforest_test":
                 free = crack_free_windows(truth)
                 free_marked += int(np.count_nonzero((prob >= t) & free))
                 free_total += int(np.count_nonzero(free))
-        r = metrics.result()
+        if set_name == "crackforest_test":
+            c.free_windows = (free_marked, free_total)
+    c.seconds = round(time.perf_counter() - started, 1)
+    return c
+
+
+def report(c: Collected, t: float) -> dict:
+    """The scores of every collected set at `t`: the collection threshold, or any threshold
+    of the sweep (the crack-free windows only at the collection threshold)."""
+    at_collected = bool(np.isclose(t, c.threshold))
+    column = 0 if at_collected else 1 + int(np.flatnonzero(np.isclose(THRESHOLDS, t))[0])
+    out: dict = {}
+    for set_name, metrics in c.labelled.items():
+        r = (metrics if at_collected else metrics.at(t)).result()
         keys = ("images", "precision", "recall", "f1", "f1_tol2", "best_threshold", "best_f1")
         out[set_name] = {k: r[k] for k in keys if k in r}
-        if set_name == "crackforest_test":
-            out[set_name]["crack_free_windows_marked_percent"] = (
-                100.0 * free_marked / max(1, free_total)
-            )
-    if which != "test":
+        if set_name == "crackforest_test" and at_collected:
+            marked, total = c.free_windows
+            out[set_name]["crack_free_windows_marked_percent"] = 100.0 * marked / max(1, total)
+    for set_name, table in c.marked.items():
+        marked = table[:, column]
+        out[set_name] = {
+            "photos": len(marked),
+            "mean_marked_percent": float(np.mean(marked)),
+            "median_marked_percent": float(np.median(marked)),
+            "photos_over_1_percent": int(np.sum(marked > 1.0)),
+        }
+    if "crackforest_test" not in c.labelled:  # validation: the pooled scores and the rule
+        pooled = c.pooled if at_collected else c.pooled.at(t)
         r = pooled.result()
         out["all_val"] = {k: r[k] for k in ("images", "f1", "f1_tol2", "best_threshold", "best_f1")}
         both = pooled.best_for_both()
         out["all_val"].update(
             best_threshold_both=both[0], best_both_f1=both[1], best_both_f1_tol2=both[2]
         )
-    out["seconds"] = round(time.perf_counter() - started, 1)
+    out["seconds"] = c.seconds
+    return out
+
+
+def score_at(weights: Path, t: float, which: str = "test") -> dict:
+    """Every set of `which` ("test" or "validation") at threshold `t`; probability maps come
+    from the cache when this model has been run on a photo before."""
+    return report(collect(weights, t, which), t)
+
+
+def score(weights: Path, threshold_rule: str, which: str = "test") -> dict:
+    """Scores on the test sets (or `which="validation"`) at the rule's threshold; with the
+    all-validation rule also `validation_all`, the validation scores at that threshold. The
+    validation sets are run once: the rule's threshold and the scores at it are both read
+    from that pass."""
+    card = ModelCard.load(weights.with_suffix(".json"))
+    t = float(card.threshold)
+    if threshold_rule == "validation" and "best_threshold" in card.metrics.get("validation", {}):
+        t = float(card.metrics["validation"]["best_threshold"])
+    if threshold_rule != "all-validation":
+        return {"threshold": t, "threshold_rule": threshold_rule, **score_at(weights, t, which)}
+    validation = collect(weights, t, "validation")
+    t = float(report(validation, t)["all_val"]["best_threshold_both"])
+    val = report(validation, t)
+    tested = val if which == "validation" else score_at(weights, t, which)
+    out = {"threshold": t, "threshold_rule": threshold_rule, **tested}
+    out["validation_all"] = {
+        "rule": "max pooled strict F1 + 2-px F1 over all validation photos",
+        "threshold": t,
+        **{k: val["all_val"][k] for k in ("images", "f1", "f1_tol2")},
+        **{k: val[k]["f1"] for k in VALIDATION_LABELLED},
+        "negatives_val_marked_percent": val["negatives_val"]["mean_marked_percent"],
+    }
     return out
 
 

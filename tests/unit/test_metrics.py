@@ -76,3 +76,18 @@ def test_best_for_both_takes_the_highest_threshold_with_the_best_sum_of_f1s():
     threshold, strict, tolerant = m.best_for_both()
     assert threshold == pytest.approx(0.30)
     assert strict == pytest.approx(0.8) and tolerant == pytest.approx(1.0)
+
+
+def test_a_set_read_at_another_sweep_threshold_equals_the_set_accumulated_there():
+    """Counts read from the sweep at 0.30 are those of a set accumulated at 0.30."""
+    truth = _line((20, 20), 10, (0, 20))
+    prob = np.zeros((20, 20), np.float32)
+    prob[10, :10], prob[10, 10:], prob[12, 10:] = 0.9, 0.32, 0.6
+    at_half, at_030 = SetMetrics(threshold=0.5), SetMetrics(threshold=0.3)
+    for m in (at_half, at_030):
+        m.add(prob, truth)
+    read = at_half.at(0.3)
+    assert read.result() == at_030.result()
+    assert read.result()["f1"] != at_half.result()["f1"]
+    with pytest.raises(ValueError, match="not in this set's sweep"):
+        at_half.at(0.33)

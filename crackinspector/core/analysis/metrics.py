@@ -11,7 +11,7 @@ use this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -153,6 +153,22 @@ class SetMetrics:
         total = np.round(strict + tolerant, 9)
         i = int(np.flatnonzero(total == total.max())[-1])
         return float(self.thresholds[i]), float(strict[i]), float(tolerant[i])
+
+    def at(self, threshold: float) -> SetMetrics:
+        """The same set read at another threshold of the sweep, as if it had been accumulated
+        there (the sweep stays); ValueError for a threshold outside the sweep."""
+        hits = np.flatnonzero(np.isclose(self.thresholds, threshold))
+        if not self.sweep_strict.any() or len(hits) == 0:
+            raise ValueError(f"threshold {threshold} is not in this set's sweep")
+        i = int(hits[0])
+        out = replace(
+            self,
+            threshold=float(self.thresholds[i]),
+            strict=Counts.from_array(self.sweep_strict[i]),
+            tolerant=Counts.from_array(self.sweep_tolerant[i]),
+        )
+        out.sweep_strict, out.sweep_tolerant = self.sweep_strict, self.sweep_tolerant
+        return out
 
     def result(self) -> dict[str, float]:
         """Flat dict: precision, recall, f1, iou (strict), the same suffixed `_tol2`, and the
