@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from crackinspector.core.analysis.analyse import threshold_mask
+
 from . import layers
 
 
@@ -32,7 +34,7 @@ class FullResOutput:
 
 def render(job: FullResJob) -> FullResOutput:
     """The work itself (plain function: easy to test and to time)."""
-    mask = layers.crack_mask(job.probability, job.threshold)
+    mask = threshold_mask(job.probability, job.threshold)
     out = FullResOutput(job.threshold, mask)
     for name, lut in job.luts.items():
         indices = layers.layer_indices(name, job.probability, mask)

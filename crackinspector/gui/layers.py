@@ -16,8 +16,6 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage, QPixmap
 
-from crackinspector.core.io.cache import threshold_u16
-
 
 def _indexed_pixmap(data: np.ndarray, colors: list[int]) -> QPixmap:
     """A pixmap of an (H, W) uint8 index array; the array only needs to live for this call."""
@@ -42,11 +40,6 @@ def photo_pixmap(bgra: np.ndarray) -> QPixmap:
     h, w, _ = bgra.shape
     image = QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_RGB32)
     return QPixmap.fromImage(image.copy())
-
-
-def crack_mask(probability_u16: np.ndarray, threshold: float) -> np.ndarray:
-    """Boolean crack mask of a uint16 probability map at `threshold` in [0, 1]."""
-    return probability_u16 >= max(threshold_u16(threshold), 1)
 
 
 def mask_table(color: QColor | str) -> list[int]:

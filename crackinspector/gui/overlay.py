@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
+from crackinspector.core.analysis.analyse import threshold_mask
+
 from . import layers
 from .fullres import FullResJob, FullResOutput, render
 from .results import AnalysisResult
@@ -101,7 +103,7 @@ class OverlayPresenter(QObject):
         if self.result is None:
             return None
         if self._mask is None:
-            self._mask = layers.crack_mask(self.result.probability, self.threshold)
+            self._mask = threshold_mask(self.result.probability, self.threshold)
         return self._mask
 
     def drawn_factor(self, name: str) -> int | None:
@@ -173,7 +175,7 @@ class OverlayPresenter(QObject):
         else:
             probability = self.result.preview
             if self._preview_mask is None:
-                self._preview_mask = layers.crack_mask(probability, self.threshold)
+                self._preview_mask = threshold_mask(probability, self.threshold)
             mask = self._preview_mask
         if name == "heatmap":
             return layers.heatmap_pixmap(probability)

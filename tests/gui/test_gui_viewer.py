@@ -11,6 +11,7 @@ from gui_support import _no_running_qthreads  # noqa: F401 - fixture
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QWheelEvent
 
+from crackinspector.core.analysis.analyse import threshold_mask
 from crackinspector.core.io.cache import to_u16
 from crackinspector.core.io.imageio import read_image, read_mask
 from crackinspector.gui import layers
@@ -54,7 +55,7 @@ def argb(pixmap) -> np.ndarray:
 
 def test_mask_layer_is_exactly_the_thresholded_map(qtbot, probability):
     for t in (0.2, 0.5, 0.8):
-        mask = layers.crack_mask(probability, t)
+        mask = threshold_mask(probability, t)
         bgra = argb(layers.mask_pixmap(mask, "#00ff00"))
         drawn = bgra[..., 3] > 0
         assert np.array_equal(drawn, mask)

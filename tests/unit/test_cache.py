@@ -45,6 +45,20 @@ def test_u16_round_trip_and_threshold(probability: np.ndarray) -> None:
         assert (p16 >= threshold_u16(t)).sum() == pytest.approx((probability >= t).sum(), abs=5)
 
 
+def test_threshold_mask_is_one_rule_for_float_and_stored_maps(probability: np.ndarray) -> None:
+    """The measured cracks (float maps) and the GUI overlay (uint16 maps) use one rule; out
+    of range thresholds clip to [0, 1]."""
+    from crackinspector.core.analysis.analyse import threshold_mask
+
+    p16 = to_u16(probability)
+    for t in (0.1, 0.5, 0.9):
+        diff = np.count_nonzero(threshold_mask(p16, t) != threshold_mask(probability, t))
+        assert diff <= 5
+        assert threshold_mask(probability, t).sum() > 0
+    assert threshold_mask(p16, -0.5).all()
+    assert np.array_equal(threshold_mask(p16, 1.5), p16 == 65535)
+
+
 def test_put_get_round_trip_keyed_by_content_and_model(
     tmp_path: Path, crackforest: Path, probability: np.ndarray
 ) -> None:

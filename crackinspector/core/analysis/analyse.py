@@ -15,8 +15,7 @@ import numpy as np
 from crackinspector.core.analysis.measure import DEFAULT_MIN_AREA_PX, ImageMeasurement, measure_mask
 from crackinspector.core.analysis.severity import SeverityScale
 from crackinspector.core.analysis.width import DEFAULT_METHOD
-
-U16_MAX = 65535
+from crackinspector.core.io.cache import U16_MAX, threshold_u16
 
 
 @dataclass(frozen=True)
@@ -39,9 +38,10 @@ def probability_float(probability: np.ndarray) -> np.ndarray:
 
 
 def threshold_mask(probability: np.ndarray, threshold: float) -> np.ndarray:
-    """Crack pixels: probability at or above the threshold (the rule everywhere)."""
+    """Crack pixels: probability at or above the threshold (the rule everywhere: measured
+    cracks, the GUI overlay, exports, reviewed-mask exports)."""
     if probability.dtype == np.uint16:
-        return probability >= round(threshold * U16_MAX)
+        return probability >= threshold_u16(threshold)
     return probability >= threshold
 
 
