@@ -105,7 +105,8 @@ def sets() -> dict[str, list[tuple[Path, Path | None]]]:
 
 
 def probability(predictor: Predictor, digest: str, set_name: str, image_path: Path) -> np.ndarray:
-    path = CACHE / digest[:16] / set_name / f"{image_path.stem}.png"
+    tag = digest[:16] + ("-tta" if predictor.tta else "")
+    path = CACHE / tag / set_name / f"{image_path.stem}.png"
     if path.exists():
         return cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 65535.0
     prob = predictor.predict(read_image(image_path))
@@ -132,10 +133,11 @@ class Collected:
     seconds: float
 
 
-def collect(weights: Path, t: float, which: str = "test") -> Collected:
+def collect(weights: Path, t: float, which: str = "test", tta: bool = False) -> Collected:
     """Runs (or reads the cached maps of) the model on every set of `which` ("test" or
-    "validation"), accumulating at threshold `t` and over the sweep."""
-    predictor = Predictor(weights, device="cpu", backend="onnx")
+    "validation"), accumulating at threshold `t` and over the sweep; `tta` averages the
+    flips as `crackinspector predict --tta` does."""
+    predictor = Predictor(weights, device="cpu", backend="onnx", tta=tta)
     digest = weights_digest(weights)
     started = time.perf_counter()
     c = Collected(t, {}, SetMetrics(threshold=t), {}, (0, 0), 0.0)
@@ -198,13 +200,13 @@ def report(c: Collected, t: float) -> dict:
     return out
 
 
-def score_at(weights: Path, t: float, which: str = "test") -> dict:
+def score_at(weights: Path, t: float, which: str = "test", tta: bool = False) -> dict:
     """Every set of `which` ("test" or "validation") at threshold `t`; probability maps come
     from the cache when this model has been run on a photo before."""
-    return report(collect(weights, t, which), t)
+    return report(collect(weights, t, which, tta), t)
 
 
-def score(weights: Path, threshold_rule: str, which: str = "test") -> dict:
+def score(weights: Path, threshold_rule: str, which: str = "test", tta: bool = False) -> dict:
     """Scores on the test sets (or `which="validation"`) at the rule's threshold; with the
     all-validation rule also `validation_all`, the validation scores at that threshold. The
     validation sets are run once: the rule's threshold and the scores at it are both read
@@ -214,12 +216,14 @@ def score(weights: Path, threshold_rule: str, which: str = "test") -> dict:
     if threshold_rule == "validation" and "best_threshold" in card.metrics.get("validation", {}):
         t = float(card.metrics["validation"]["best_threshold"])
     if threshold_rule != "all-validation":
-        return {"threshold": t, "threshold_rule": threshold_rule, **score_at(weights, t, which)}
-    validation = collect(weights, t, "validation")
+        return {
+            "threshold": t, "threshold_rule": threshold_rule, **score_at(weights, t, which, tta)
+        }  # fmt: skip
+    validation = collect(weights, t, "validation", tta)
     t = float(report(validation, t)["all_val"]["best_threshold_both"])
     val = report(validation, t)
-    tested = val if which == "validation" else score_at(weights, t, which)
-    out = {"threshold": t, "threshold_rule": threshold_rule, **tested}
+    tested = val if which == "validation" else score_at(weights, t, which, tta)
+    out = {"threshold": t, "threshold_rule": threshold_rule, "tta": tta, **tested}
     out["validation_all"] = {
         "rule": "max pooled strict F1 + 2-px F1 over all validation photos",
         "threshold": t,
@@ -239,11 +243,12 @@ def main() -> int:
         "--sets", choices=("test", "validation"), default="test",
         help="validation: the training mix's val parts, to choose between candidates",
     )  # fmt: skip
+    ap.add_argument("--tta", action="store_true", help="flip averaging (4 passes a photo)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     results = {"cpu": cpu_model(), "models": {}}
     for weights in args.models:
-        s = score(weights, args.threshold, args.sets)
+        s = score(weights, args.threshold, args.sets, args.tta)
         results["models"][str(weights)] = s
         if args.sets == "validation":
             v = s["all_val"]
