@@ -53,7 +53,12 @@ case "${1:-}" in
 train)
   seconds=${2:-420}
   out=${OUT:-$runs/out}
-  mkdir -p "$out" "$runs"
+  rm -rf "$runs"  # a warm machine's earlier runs are never handed back as this call's
+  mkdir -p "$out" "$runs/bin"
+  # train_bundled.sh calls crackinspector-train; the project is not installed there
+  printf '#!/bin/sh\nexec "%s" -m training "$@"\n' "$(command -v "$py")" >"$runs/bin/crackinspector-train"
+  chmod +x "$runs/bin/crackinspector-train"
+  export PATH=$PWD/$runs/bin:$PATH
   if ! "$py" -c "import segmentation_models_pytorch" 2>/dev/null; then
     "$py" -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
