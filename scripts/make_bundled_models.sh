@@ -9,6 +9,7 @@
 #   STAGES="hn long ema ship" scripts/make_bundled_models.sh  # also 2.0 from git
 #   STAGES="ema ship" scripts/make_bundled_models.sh  # from 2.2 / 2.1 (git history)
 #   STAGES="ema2 ship" scripts/make_bundled_models.sh  # from 2.3 / 2.2 (git history)
+#   STAGES="ema3 ship" scripts/make_bundled_models.sh  # from 2.4 / 2.2 (git history)
 #
 # Stages:
 #   v1   from random weights on CrackForest (its literature train split, 001..072) and
@@ -34,6 +35,10 @@
 #        at weight 300 (about half of the crops) for 7 x 200 steps (unet-vgg16 2.2).
 #   ema2 unet-resnet34 2.3 trained on, same mix, 16 x 200 steps at a peak of 2e-4 with the
 #        average, its last epoch exported (--export last): unet-resnet34 2.4.
+#   ema3 unet-resnet34 2.4 trained on with CrackForest at weight 300 (about half the crops),
+#        16 x 200 steps at 2e-4 with the average, last epoch exported, then averaged 0.5 / 0.5
+#        with 2.4 itself (scripts/soup_models.py): unet-resnet34 2.5. unet-vgg16 2.2 trained
+#        on, same cf300 mix, 16 x 200 steps at 2e-4 with the average, last epoch exported.
 #   ship scripts/ship_model.py: renamed, scored on every set, threshold from all validation
 #        photos (strict + 2-px F1; unet-vgg16 2.2.1 is 2.2 with that threshold), precision
 #        checks, manifest.
@@ -41,7 +46,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${CRACKINSPECTOR_SHARED_DATA:-../shared/data}
-stages=${STAGES:-v1 mix hn long ema ema2 ship}
+stages=${STAGES:-v1 mix hn long ema ema2 ema3 ship}
 has() { [[ " $stages " == *" $1 "* ]]; }  # stage name: is it one of this run's stages
 py=${PYTHON:-.venv/bin/python}
 venv() { env PATH="$(dirname "$py"):$PATH" "$@"; }  # [VAR=value ...] command, venv first on PATH
@@ -127,6 +132,21 @@ has ema && r34_ema2_init=runs/export/unet-resnet34-ema.safetensors
 r34_ema2=(scripts/train_bundled.sh resnet34 "$r34_ema2_init" 16 200
   --lr 2e-4 --val-limit 160 --ema 0.999 --export last --threads 1 --name unet-resnet34-ema2
   --out runs/unet-resnet34-ema2 --export-dir runs/export)
+# unet-resnet34 2.5: 2.4 (this script's own when ema2 runs) trained on with CrackForest at
+# 300, then the 0.5 / 0.5 weight average of that run and 2.4; unet-vgg16: 2.2 trained on with
+# the same mix at the lower peak (this script's own 2.2 when the ema stage runs)
+r34_ema3_init=runs/init/unet-resnet34-2.4.safetensors
+has ema2 && r34_ema3_init=runs/export/unet-resnet34-ema2.safetensors
+r34_ema3=(scripts/train_bundled.sh resnet34 "$r34_ema3_init" 16 200
+  --lr 2e-4 --val-limit 160 --ema 0.999 --export last --threads 1 --name unet-resnet34-cf300
+  --out runs/unet-resnet34-cf300 --export-dir runs/export)
+r34_soup=(scripts/soup_models.py "$r34_ema3_init" runs/export/unet-resnet34-cf300.safetensors
+  --alphas 0.5 --name unet-resnet34-soup --out runs/candidates)
+vgg_ema3_init=runs/init/unet-vgg16-2.2.safetensors
+has ema && vgg_ema3_init=runs/export/unet-vgg16-cf300-ema.safetensors
+vgg_ema3=(scripts/train_bundled.sh vgg16_bn "$vgg_ema3_init" 16 200
+  --lr 2e-4 --val-limit 100 --ema 0.999 --export last --threads 1 --name unet-vgg16-ema2
+  --out runs/unet-vgg16-ema2 --export-dir runs/export)
 if has hn; then
   "$py" scripts/mine_hard_negatives.py "$miner"
   venv "${hn[@]}" "${r34_hn[@]}"
@@ -148,15 +168,23 @@ if has ema2; then
   has ema || from_git 7e2cd64 unet-resnet34 2.3
   venv "${hn[@]}" "${r34_ema2[@]}"
 fi
+if has ema3; then
+  has ema2 || from_git 8dbdf0c unet-resnet34 2.4
+  has ema || from_git 8dbdf0c unet-vgg16 2.2
+  venv "${vgg_cf300[@]}" "${r34_ema3[@]}"
+  "$py" "${r34_soup[@]}"
+  venv "${vgg_cf300[@]}" "${vgg_ema3[@]}"
+fi
 
 if has ship; then
   prep="python scripts/prepare_training_data.py"
   mine="python scripts/mine_hard_negatives.py $miner"
-  "$py" scripts/ship_model.py runs/export/unet-resnet34-ema2.safetensors \
-    --name unet-resnet34 --version 2.4.0 \
+  "$py" scripts/ship_model.py runs/candidates/unet-resnet34-soup-a0.5.safetensors \
+    --name unet-resnet34 --version 2.5.0 \
     --recipe "$prep" --recipe "$mine" --recipe "${hn[*]} ${r34_hn[*]}" \
     --recipe "${hn[*]} ${r34_long[*]}" --recipe "${hn[*]} ${r34_ema[*]}" \
-    --recipe "${hn[*]} ${r34_ema2[*]}"
+    --recipe "${hn[*]} ${r34_ema2[*]}" --recipe "${vgg_cf300[*]} ${r34_ema3[*]}" \
+    --recipe "python ${r34_soup[*]}"
   vgg_ship=runs/export/unet-vgg16-cf300-ema.safetensors
   if ! has ema; then  # the VGG 2.2 weights as shipped (git history): 2.2.1 is its threshold
     from_git 7e2cd64 unet-vgg16 2.2
