@@ -5,10 +5,10 @@
 # stage's model is left in runs/export.
 #
 #   scripts/make_bundled_models.sh                      # all stages
-#   STAGES="mix hn long ema ship" scripts/make_bundled_models.sh  # from 1.x (git history)
-#   STAGES="hn long ema ship" scripts/make_bundled_models.sh  # also 2.0 from git
-#   STAGES="ema ship" scripts/make_bundled_models.sh  # from 2.2 / 2.1 (git history)
-#   STAGES="ema2 ship" scripts/make_bundled_models.sh  # from 2.3 / 2.2 (git history)
+#   STAGES="mix hn long ema ema2 ema3 ship" scripts/make_bundled_models.sh  # from 1.x (git history)
+#   STAGES="hn long ema ema2 ema3 ship" scripts/make_bundled_models.sh  # also 2.0 from git
+#   STAGES="ema ema2 ema3 ship" scripts/make_bundled_models.sh  # from 2.2 / 2.1 (git history)
+#   STAGES="ema2 ema3 ship" scripts/make_bundled_models.sh  # from 2.3 / 2.2 (git history)
 #   STAGES="ema3 ship" scripts/make_bundled_models.sh  # from 2.4 / 2.2 (git history)
 #
 # Stages:
@@ -123,7 +123,7 @@ has hn && vgg_ema_init=runs/export/unet-vgg16-recal-hn.safetensors
 r34_ema=(scripts/train_bundled.sh resnet34 "$r34_ema_init" 14 200
   --lr 3e-4 --val-limit 160 --ema 0.999 --threads 1 --name unet-resnet34-ema
   --out runs/unet-resnet34-ema --export-dir runs/export)
-vgg_cf300=(W_CRACKFOREST=300 W_UAV75=5 W_HARD_NEGATIVES=10)
+cf300=(W_CRACKFOREST=300 W_UAV75=5 W_HARD_NEGATIVES=10)
 vgg_ema=(scripts/train_bundled.sh vgg16_bn "$vgg_ema_init" 7 200
   --lr 3e-4 --val-limit 100 --ema 0.999 --threads 1 --name unet-vgg16-cf300-ema
   --out runs/unet-vgg16-cf300-ema --export-dir runs/export)
@@ -164,7 +164,7 @@ if has ema; then
   has long || from_git 4e65903 unet-resnet34 2.2
   has hn || from_git 4e65903 unet-vgg16 2.1
   venv "${hn[@]}" "${r34_ema[@]}"
-  venv "${vgg_cf300[@]}" "${vgg_ema[@]}"
+  venv "${cf300[@]}" "${vgg_ema[@]}"
 fi
 if has ema2; then
   has ema || from_git 7e2cd64 unet-resnet34 2.3
@@ -173,9 +173,9 @@ fi
 if has ema3; then
   has ema2 || from_git 8dbdf0c unet-resnet34 2.4
   has ema || from_git 8dbdf0c unet-vgg16 2.2
-  venv "${vgg_cf300[@]}" "${r34_ema3[@]}"
+  venv "${cf300[@]}" "${r34_ema3[@]}"
   "$py" "${r34_soup[@]}"
-  venv "${vgg_cf300[@]}" "${vgg_ema3[@]}"
+  venv "${cf300[@]}" "${vgg_ema3[@]}"
 fi
 
 if has ship; then
@@ -185,11 +185,11 @@ if has ship; then
     --name unet-resnet34 --version 2.5.0 \
     --recipe "$prep" --recipe "$mine" --recipe "${hn[*]} ${r34_hn[*]}" \
     --recipe "${hn[*]} ${r34_long[*]}" --recipe "${hn[*]} ${r34_ema[*]}" \
-    --recipe "${hn[*]} ${r34_ema2[*]}" --recipe "${vgg_cf300[*]} ${r34_ema3[*]}" \
+    --recipe "${hn[*]} ${r34_ema2[*]}" --recipe "${cf300[*]} ${r34_ema3[*]}" \
     --recipe "python ${r34_soup[*]}"
   "$py" scripts/ship_model.py runs/export/unet-vgg16-ema2.safetensors \
     --name unet-vgg16 --version 2.3.0 \
     --recipe "$prep" --recipe "$mine" --recipe "python ${vgg_recal[*]}" \
     --recipe "python ${vgg_init[*]}" --recipe "${hn[*]} ${vgg_hn[*]}" \
-    --recipe "${vgg_cf300[*]} ${vgg_ema[*]}" --recipe "${vgg_cf300[*]} ${vgg_ema3[*]}"
+    --recipe "${cf300[*]} ${vgg_ema[*]}" --recipe "${cf300[*]} ${vgg_ema3[*]}"
 fi
