@@ -103,7 +103,8 @@ def test_auto_uses_only_checked_precisions() -> None:
     assert precision.choose("auto", CPU, "auto", None).precision == "fp32"
     assert precision.choose("auto", CPU, "auto", {"fp32": PASSING["fp32"]}).precision == "fp32"
     choice = precision.choose("auto", CPU, "auto", PASSING)
-    expected = "bf16" if hardware.native_bf16() else "int8"
+    expected = precision.cpu_preference()[0]  # bf16 with AMX, int8 elsewhere
+    assert expected == ("bf16" if hardware.amx() else "int8")
     assert choice.precision == expected and "auto" in choice.reason
     assert choice.backend == ("torch" if expected == "bf16" else "onnx")
     # a forced backend narrows the choice
@@ -229,8 +230,8 @@ def test_without_calibration_photos_int8_says_why_and_auto_falls_back(
     assert len(str(info.value).splitlines()) == 1
 
     weights = checked_copy(tiny_model_path, tmp_path / "checked", PASSING)
-    if hardware.native_bf16():
-        pytest.skip("auto picks bf16 before int8 on this CPU")
+    if hardware.amx():
+        pytest.skip("auto picks bf16 before int8 on a CPU with AMX")
     with pytest.warns(FallbackWarning, match="using fp32"), warnings.catch_warnings():
         warnings.simplefilter("ignore", onnx_backend.QuantisingNotice)
         p = Predictor(weights, precision="auto")
@@ -240,8 +241,8 @@ def test_without_calibration_photos_int8_says_why_and_auto_falls_back(
 def test_auto_picks_int8_for_a_checked_model(
     tiny_model_path: Path, int8_predictor: Predictor, tmp_path: Path, photo
 ) -> None:
-    if hardware.native_bf16():
-        pytest.skip("auto picks bf16 before int8 on this CPU")
+    if hardware.amx():
+        pytest.skip("auto picks bf16 before int8 on a CPU with AMX")
     weights = checked_copy(tiny_model_path, tmp_path, PASSING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", onnx_backend.QuantisingNotice)

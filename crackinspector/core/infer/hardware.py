@@ -58,6 +58,14 @@ def native_bf16() -> bool:
     return "AMX" in capability().upper()
 
 
+def amx() -> bool:
+    """True where the CPU has AMX tile units, on which bf16 matrix products run fastest."""
+    flags = cpu_flags()
+    if flags:
+        return "amx_bf16" in flags
+    return "AMX" in capability().upper()
+
+
 def int8_dot_product() -> bool:
     """True where the CPU has int8 dot-product instructions (VNNI or AMX)."""
     return any(f in cpu_flags() for f in INT8_FLAGS)
