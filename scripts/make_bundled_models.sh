@@ -45,7 +45,8 @@
 #   ema4 unet-resnet34 2.5 trained on, same cf300 mix, 16 x 200 steps at a peak of 1.5e-4
 #        with the average, last epoch exported: unet-resnet34 2.6 (its average with 2.5
 #        scored below the run alone on all validation photos). unet-vgg16 2.3 trained on,
-#        same mix, 9 x 200 steps at 2e-4 with the average, last epoch exported: unet-vgg16 2.4.
+#        same mix, 9 x 200 steps at 2e-4 with the average, last epoch exported, then averaged
+#        0.5 / 0.5 with 2.3 itself: unet-vgg16 2.4.
 #   ship scripts/ship_model.py: renamed, scored on every set, threshold from all validation
 #        photos (strict + 2-px F1; unet-vgg16 2.2.1 is 2.2 with that threshold), precision
 #        checks, manifest.
@@ -166,6 +167,8 @@ has ema3 && vgg_ema4_init=runs/export/unet-vgg16-ema2.safetensors
 vgg_ema4=(scripts/train_bundled.sh vgg16_bn "$vgg_ema4_init" 9 200
   --lr 2e-4 --val-limit 100 --ema 0.999 --export last --threads 1 --name unet-vgg16-ema3
   --out runs/unet-vgg16-ema3 --export-dir runs/export)
+vgg_soup=(scripts/soup_models.py "$vgg_ema4_init" runs/export/unet-vgg16-ema3.safetensors
+  --alphas 0.5 --name unet-vgg16-soup3 --out runs/candidates --run runs/unet-vgg16-ema3)
 if has hn; then
   "$py" scripts/mine_hard_negatives.py "$miner"
   venv "${hn[@]}" "${r34_hn[@]}"
@@ -199,6 +202,7 @@ if has ema4; then
   has ema3 || from_git 45a3cb0 unet-vgg16 2.3.0
   venv "${cf300[@]}" "${r34_ema4[@]}"
   venv "${cf300[@]}" "${vgg_ema4[@]}"
+  "$py" "${vgg_soup[@]}"
 fi
 
 if has ship; then
@@ -210,9 +214,10 @@ if has ship; then
     --recipe "${hn[*]} ${r34_long[*]}" --recipe "${hn[*]} ${r34_ema[*]}" \
     --recipe "${hn[*]} ${r34_ema2[*]}" --recipe "${cf300[*]} ${r34_ema3[*]}" \
     --recipe "python ${r34_soup[*]}" --recipe "${cf300[*]} ${r34_ema4[*]}"
-  "$py" scripts/ship_model.py runs/export/unet-vgg16-ema2.safetensors \
-    --name unet-vgg16 --version 2.3.0 \
+  "$py" scripts/ship_model.py runs/candidates/unet-vgg16-soup3-a0.5.safetensors \
+    --name unet-vgg16 --version 2.4.0 \
     --recipe "$prep" --recipe "$mine" --recipe "python ${vgg_recal[*]}" \
     --recipe "python ${vgg_init[*]}" --recipe "${hn[*]} ${vgg_hn[*]}" \
-    --recipe "${cf300[*]} ${vgg_ema[*]}" --recipe "${cf300[*]} ${vgg_ema3[*]}"
+    --recipe "${cf300[*]} ${vgg_ema[*]}" --recipe "${cf300[*]} ${vgg_ema3[*]}" \
+    --recipe "${cf300[*]} ${vgg_ema4[*]}" --recipe "python ${vgg_soup[*]}"
 fi
