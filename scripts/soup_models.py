@@ -61,19 +61,19 @@ def main() -> int:
     card = card_b or card_a
     if card is None:
         raise SystemExit("one of the two must be a model file with a card")
+    metrics = dict(card.metrics)  # B's run validated B, not an average
+    if "validation" in metrics:
+        metrics["validation_of_b"] = metrics.pop("validation")
     for alpha in args.alphas:
         soup = average(state_a, state_b, alpha)
         model = registry.build_model(card)
         model.load_state_dict(soup)
         soup_of = {"a": args.a.name, "b": args.b.name, "alpha_b": alpha}
-        metrics = dict(card.metrics)  # B's run validated B, not the average
-        if "validation" in metrics:
-            metrics["validation_of_b"] = metrics.pop("validation")
         out = dataclasses.replace(
             card,
             name=f"{args.name}-a{alpha:g}",
             training={**card.training, "soup": soup_of},
-            metrics=metrics,
+            metrics=dict(metrics),  # each average its own (--run adds to it)
         )
         saved = registry.save_model(model, out, args.out)
         if args.run is not None:

@@ -14,6 +14,7 @@ import torch
 
 CPUINFO = Path("/proc/cpuinfo")
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # native bf16 arithmetic
+AMX_FLAGS = ("amx_bf16",)  # bf16 on AMX tiles: the fastest bf16 there is on a CPU
 INT8_FLAGS = ("amx_int8", "avx512_vnni", "avx_vnni")  # int8 dot-product instructions
 
 
@@ -49,21 +50,24 @@ def capability() -> str:
         return "unknown"
 
 
+def _has_any(flags: tuple[str, ...]) -> bool:
+    """One of `flags` in the CPU's flags; where the OS does not tell, torch's capability
+    string says AMX (the one bf16 unit it names)."""
+    known = cpu_flags()
+    if known:
+        return any(f in known for f in flags)
+    return "AMX" in capability().upper()
+
+
 def native_bf16() -> bool:
     """True where the CPU does bf16 arithmetic in hardware (AMX or AVX-512 BF16); elsewhere
     bf16 is emulated and slower than fp32."""
-    flags = cpu_flags()
-    if flags:
-        return any(f in flags for f in BF16_FLAGS)
-    return "AMX" in capability().upper()
+    return _has_any(BF16_FLAGS)
 
 
 def amx() -> bool:
     """True where the CPU has AMX tile units, on which bf16 matrix products run fastest."""
-    flags = cpu_flags()
-    if flags:
-        return "amx_bf16" in flags
-    return "AMX" in capability().upper()
+    return _has_any(AMX_FLAGS)
 
 
 def int8_dot_product() -> bool:
