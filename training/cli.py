@@ -92,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="export the best validated epoch (default) or the last one (with --ema: the "
         "average at the end of the schedule)",
     )
+    g.add_argument(
+        "--teacher",
+        default=d.teacher,
+        metavar="MODEL",
+        help="distil from this trained model (a name or file): the loss against the masks "
+        "plus --distill-weight x the same loss against the teacher's probabilities",
+    )
+    g.add_argument("--distill-weight", type=float, default=d.distill_weight, metavar="W")
     g = p.add_argument_group("run")
     g.add_argument("--device", default=d.device, help="auto, cpu or cuda")
     g.add_argument("--threads", type=int, default=d.threads, help="CPU threads (0: default)")

@@ -64,6 +64,8 @@ class TrainConfig:
     seed: int = 0
     ema: float = 0.0  # decay of an exponential moving average of the weights; 0: off
     export: str = "best"  # the checkpoint the exported model comes from: best | last epoch
+    teacher: str = ""  # a model (name or file) whose probabilities the run also learns from
+    distill_weight: float = 1.0  # weight of the loss against the teacher's probabilities
     workers: int = 0
     threads: int = 0
     log_every: int = 10
@@ -111,6 +113,8 @@ class TrainConfig:
             problems.append(f"export {self.export!r} is not one of {', '.join(EXPORTS)}")
         if not 0.0 <= self.ema < 1.0:
             problems.append("--ema must be in [0, 1) (0: off)")
+        if self.distill_weight < 0:
+            problems.append("--distill-weight must be >= 0")
         if self.crop_size % 32:
             problems.append("--crop-size must be a multiple of 32")
         if problems:

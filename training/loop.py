@@ -42,6 +42,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig
+from .distill import Teacher, load_teacher
 from .distributed import DistInfo, broadcast_flag, cleanup, init_distributed, shard, sum_across
 from .ema import WeightAverage, make_average
 from .events import EventWriter, read_events
@@ -373,6 +374,7 @@ class _Run:
     scaler: torch.amp.GradScaler
     loss_fn: Any
     average: WeightAverage | None
+    teacher: Teacher | None
 
 
 def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str, Any]:
@@ -403,6 +405,9 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     loss_fn = make_loss(cfg.loss)
     average = make_average(model, cfg.ema)
+    teacher = load_teacher(cfg.teacher, card, device) if cfg.teacher else None
+    if teacher is not None:
+        log(f"distilling from {cfg.teacher} at weight {cfg.distill_weight}")
 
     start_epoch, history, best_score, best_epoch = 0, [], -1.0, None
     if resume and (run_dir / LAST).exists():
@@ -438,7 +443,7 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
         )
 
     run = _Run(cfg, device, amp, info, events, stop, net, dataset, weights, n_steps,
-               opt, sched, scaler, loss_fn, average)  # fmt: skip
+               opt, sched, scaler, loss_fn, average, teacher)  # fmt: skip
     status, message = "finished", ""
     try:
         for epoch in range(start_epoch, cfg.epochs):
@@ -537,6 +542,9 @@ def _run_epoch(run: _Run, epoch: int) -> dict[str, Any]:
         with autocast(run.device, run.amp):
             logits = run.net(x)
         loss = run.loss_fn(logits.float(), y)
+        if run.teacher is not None:
+            soft = run.teacher.probabilities(x, run.amp)
+            loss = loss + cfg.distill_weight * run.loss_fn(logits.float(), soft)
         run.opt.zero_grad(set_to_none=True)
         run.scaler.scale(loss).backward()
         run.scaler.step(run.opt)
