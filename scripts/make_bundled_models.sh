@@ -5,12 +5,13 @@
 # stage's model is left in runs/export.
 #
 #   scripts/make_bundled_models.sh                      # all stages
-#   STAGES="mix hn long ema ema2 ema3 ema4 ship" scripts/make_bundled_models.sh  # from 1.x (git history)
-#   STAGES="hn long ema ema2 ema3 ema4 ship" scripts/make_bundled_models.sh  # also 2.0 from git
-#   STAGES="ema ema2 ema3 ema4 ship" scripts/make_bundled_models.sh  # from 2.2 / 2.1 (git history)
-#   STAGES="ema2 ema3 ema4 ship" scripts/make_bundled_models.sh  # from 2.3 / 2.2 (git history)
-#   STAGES="ema3 ema4 ship" scripts/make_bundled_models.sh  # from 2.4 / 2.2 (git history)
-#   STAGES="ema4 ship" scripts/make_bundled_models.sh  # from 2.5 / 2.3 (git history)
+#   STAGES="mix hn long ema ema2 ema3 ema4 kd ship" scripts/make_bundled_models.sh  # from 1.x (git history)
+#   STAGES="hn long ema ema2 ema3 ema4 kd ship" scripts/make_bundled_models.sh  # also 2.0 from git
+#   STAGES="ema ema2 ema3 ema4 kd ship" scripts/make_bundled_models.sh  # from 2.2 / 2.1 (git history)
+#   STAGES="ema2 ema3 ema4 kd ship" scripts/make_bundled_models.sh  # from 2.3 / 2.2 (git history)
+#   STAGES="ema3 ema4 kd ship" scripts/make_bundled_models.sh  # from 2.4 / 2.2 (git history)
+#   STAGES="ema4 kd ship" scripts/make_bundled_models.sh  # from 2.5 / 2.3 (git history)
+#   STAGES="kd ship" scripts/make_bundled_models.sh  # from 2.6 / 2.4 (git history)
 #
 # Stages:
 #   v1   from random weights on CrackForest (its literature train split, 001..072) and
@@ -47,6 +48,9 @@
 #        scored below the run alone on all validation photos). unet-vgg16 2.3 trained on,
 #        same mix, 9 x 200 steps at 2e-4 with the average, last epoch exported, then averaged
 #        0.5 / 0.5 with 2.3 itself: unet-vgg16 2.4.
+#   kd   unet-vgg16 2.4 trained on, same cf300 mix, 7 x 200 steps at 2e-4 with the average,
+#        distilled from unet-resnet34 2.6 (--teacher: its probabilities on each crop as a
+#        second target at --distill-weight 1 and, as a variant, 3).
 #   ship scripts/ship_model.py: renamed, scored on every set, threshold from all validation
 #        photos (strict + 2-px F1; unet-vgg16 2.2.1 is 2.2 with that threshold), precision
 #        checks, manifest.
@@ -54,7 +58,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${CRACKINSPECTOR_SHARED_DATA:-../shared/data}
-stages=${STAGES:-v1 mix hn long ema ema2 ema3 ema4 ship}
+stages=${STAGES:-v1 mix hn long ema ema2 ema3 ema4 kd ship}
 has() { [[ " $stages " == *" $1 "* ]]; }  # stage name: is it one of this run's stages
 py=${PYTHON:-.venv/bin/python}
 venv() { env PATH="$(dirname "$py"):$PATH" "$@"; }  # [VAR=value ...] command, venv first on PATH
@@ -169,6 +173,16 @@ vgg_ema4=(scripts/train_bundled.sh vgg16_bn "$vgg_ema4_init" 9 200
   --out runs/unet-vgg16-ema3 --export-dir runs/export)
 vgg_soup=(scripts/soup_models.py "$vgg_ema4_init" runs/export/unet-vgg16-ema3.safetensors
   --alphas 0.5 --name unet-vgg16-soup3 --out runs/candidates --run runs/unet-vgg16-ema3)
+# unet-vgg16 2.5: 2.4 (this script's own when ema4 runs) distilled from unet-resnet34 2.6
+kd_student=runs/init/unet-vgg16-2.4.0.safetensors
+has ema4 && kd_student=runs/candidates/unet-vgg16-soup3-a0.5.safetensors
+kd_teacher=runs/init/unet-resnet34-2.6.0.safetensors
+has ema4 && kd_teacher=runs/export/unet-resnet34-cf300b.safetensors
+vgg_kd() {  # distill weight
+  echo scripts/train_bundled.sh vgg16_bn "$kd_student" 7 200 --lr 2e-4 --val-limit 100 \
+    --ema 0.999 --export last --threads 1 --teacher "$kd_teacher" --distill-weight "$1" \
+    --name "unet-vgg16-kd$1" --out "runs/unet-vgg16-kd$1" --export-dir runs/export
+}
 if has hn; then
   "$py" scripts/mine_hard_negatives.py "$miner"
   venv "${hn[@]}" "${r34_hn[@]}"
@@ -203,6 +217,18 @@ if has ema4; then
   venv "${cf300[@]}" "${r34_ema4[@]}"
   venv "${cf300[@]}" "${vgg_ema4[@]}"
   "$py" "${vgg_soup[@]}"
+fi
+if has kd; then
+  has ema4 || from_git 426ca2f unet-vgg16 2.4.0
+  has ema4 || from_git 426ca2f unet-resnet34 2.6.0
+  # the two weights side by side, one core each
+  pids=()
+  for w in 1 3; do
+    # shellcheck disable=SC2046  # vgg_kd prints one word per argument, none with spaces
+    venv "${cf300[@]}" $(vgg_kd "$w") &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done  # a failed run fails the stage
 fi
 
 if has ship; then

@@ -96,10 +96,12 @@ def install(
     card.training["commands"] = list(recipe)
     card.training.setdefault("hardware", cpu_model())
     family = card.encoder.removesuffix("_bn")
+    teacher = card.training.get("config", {}).get("teacher")
+    taught = f" and distilled from {teacher}'s probabilities" if teacher else ""
     card.description = (
         f"U-Net with a {card.encoder} encoder ({family} family), fine-tuned by "
         "crackinspector-train on CrackForest, crackpool, masonry and uav75 (train splits) "
-        "with crack-free negatives as all-background samples (docs/MODELS.md)."
+        f"with crack-free negatives as all-background samples{taught} (docs/MODELS.md)."
     )
     return registry.save_model(model, card, folder, dtype=torch.float16)
 

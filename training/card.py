@@ -74,10 +74,11 @@ def portable_config(config: dict[str, Any]) -> dict[str, Any]:
     ]
     if isinstance(config.get("out"), str):
         out["out"] = Path(config["out"]).name  # the run's folder name
-    init = config.get("init")
-    if isinstance(init, str) and init not in _FROM_SCRATCH:
-        is_file = "/" in init or "\\" in init or init.endswith(_WEIGHT_SUFFIXES)
-        out["init"] = Path(init).stem if is_file else init  # the model it started from
+    for key in ("init", "teacher"):  # the model it started from / was distilled from
+        model = config.get(key)
+        if isinstance(model, str) and model not in ("", *_FROM_SCRATCH):
+            is_file = "/" in model or "\\" in model or model.endswith(_WEIGHT_SUFFIXES)
+            out[key] = Path(model).stem if is_file else model
     return out
 
 
