@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "recipe_variants.json"
 RECIPE_KEYS = (
     "encoder", "init", "epochs", "steps_per_epoch", "batch_size", "lr", "optimiser",
-    "schedule", "loss", "crop_size", "augment", "val_limit", "ema", "datasets",
+    "schedule", "loss", "crop_size", "augment", "val_limit", "ema", "teacher", "distill_weight",
+    "datasets",
 )  # fmt: skip
 
 
