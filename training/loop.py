@@ -540,11 +540,11 @@ def _run_epoch(run: _Run, epoch: int) -> dict[str, Any]:
         if run.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(run.device, run.amp):
-            logits = run.net(x)
-        loss = run.loss_fn(logits.float(), y)
+            logits = run.net(x).float()  # losses in float32
+        loss = run.loss_fn(logits, y)
         if run.teacher is not None:
             soft = run.teacher.probabilities(x, run.amp)
-            loss = loss + cfg.distill_weight * run.loss_fn(logits.float(), soft)
+            loss = loss + cfg.distill_weight * run.loss_fn(logits, soft)
         run.opt.zero_grad(set_to_none=True)
         run.scaler.scale(loss).backward()
         run.scaler.step(run.opt)
