@@ -379,13 +379,17 @@ class _Run:
 
 def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
+    # the models first (loading the data takes minutes on a big mix): a wrong --init or
+    # --teacher is reported at once; the data plan draws no torch random numbers, so a
+    # seeded run starts from the same weights either way
+    model, card = initial_model(cfg)
+    teacher = load_teacher(cfg.teacher, card, device) if cfg.teacher else None
     plan, train_samples, val_samples = load_data(cfg, log)
     weights = np.asarray(plan.weights, dtype=np.float64)
     log(f"loading {len(train_samples)} training and {len(val_samples)} validation pairs")
     if info.is_main:
         write_data_record(run_dir, plan)
 
-    model, card = initial_model(cfg)
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
@@ -405,7 +409,6 @@ def _fit(cfg, resume, run_dir, device, info, amp, events, log, stop) -> dict[str
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     loss_fn = make_loss(cfg.loss)
     average = make_average(model, cfg.ema)
-    teacher = load_teacher(cfg.teacher, card, device) if cfg.teacher else None
     if teacher is not None:
         log(f"distilling from {cfg.teacher} at weight {cfg.distill_weight}")
 

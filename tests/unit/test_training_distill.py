@@ -72,10 +72,15 @@ def test_teacher_sees_its_own_normalisation(teacher):
     assert not any(p.requires_grad for p in t.model.parameters())
 
 
-def test_missing_teacher_is_one_clear_line(data, tmp_path, capsys):
+def test_missing_teacher_is_one_clear_line_before_the_data_loads(data, tmp_path, capsys):
+    """Reported at once: on the bundled mix the data takes minutes to load, so the teacher
+    is checked first (no data-plan line is printed before the error)."""
     missing = tmp_path / "no-such-teacher.safetensors"
     code = train_main([*data, *TINY_ARGS, "--teacher", str(missing), "--out", str(tmp_path / "r")])
     assert code == 1
+    events = read_events(tmp_path / "r" / "events.jsonl")
+    logged = [e["message"] for e in events if e["type"] == "log"]
+    assert not any("pairs" in line for line in logged), logged
     err = capsys.readouterr().err.strip().splitlines()
     assert (
         len(err) == 1
