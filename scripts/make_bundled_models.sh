@@ -181,11 +181,12 @@ kd_student=runs/init/unet-vgg16-2.4.0.safetensors
 has ema4 && kd_student=runs/candidates/unet-vgg16-soup3-a0.5.safetensors
 kd_teacher=runs/init/unet-resnet34-2.6.0.safetensors
 has ema4 && kd_teacher=runs/export/unet-resnet34-cf300b.safetensors
-vgg_kd() {  # distill weight
-  echo scripts/train_bundled.sh vgg16_bn "$kd_student" 7 200 --lr 2e-4 --val-limit 100 \
-    --ema 0.999 --export last --threads 1 --teacher "$kd_teacher" --distill-weight "$1" \
-    --name "unet-vgg16-kd$1" --out "runs/unet-vgg16-kd$1" --export-dir runs/export
-}
+vgg_kd=(scripts/train_bundled.sh vgg16_bn "$kd_student" 7 200 --lr 2e-4 --val-limit 100
+  --ema 0.999 --export last --threads 1 --teacher "$kd_teacher")
+vgg_kd1=("${vgg_kd[@]}" --distill-weight 1 --name unet-vgg16-kd1 --out runs/unet-vgg16-kd1
+  --export-dir runs/export)
+vgg_kd3=("${vgg_kd[@]}" --distill-weight 3 --name unet-vgg16-kd3 --out runs/unet-vgg16-kd3
+  --export-dir runs/export)
 if has hn; then
   "$py" scripts/mine_hard_negatives.py "$miner"
   venv "${hn[@]}" "${r34_hn[@]}"
@@ -225,13 +226,11 @@ if has kd; then
   has ema4 || from_git 426ca2f unet-vgg16 2.4.0
   has ema4 || from_git 426ca2f unet-resnet34 2.6.0
   # the two weights side by side, one core each
-  pids=()
-  for w in 1 3; do
-    # shellcheck disable=SC2046  # vgg_kd prints one word per argument, none with spaces
-    venv "${cf300[@]}" $(vgg_kd "$w") &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid"; done  # a failed run fails the stage
+  venv "${cf300[@]}" "${vgg_kd1[@]}" &
+  kd1=$!
+  venv "${cf300[@]}" "${vgg_kd3[@]}" &
+  kd3=$!
+  wait "$kd1"; wait "$kd3"  # a failed run fails the stage
 fi
 
 if has ship; then
@@ -251,5 +250,5 @@ if has ship; then
     --recipe "python ${vgg_init[*]}" --recipe "${hn[*]} ${vgg_hn[*]}" \
     --recipe "${cf300[*]} ${vgg_ema[*]}" --recipe "${cf300[*]} ${vgg_ema3[*]}" \
     --recipe "${cf300[*]} ${vgg_ema4[*]}" --recipe "python ${vgg_soup[*]}" \
-    --recipe "${cf300[*]} $(vgg_kd 1)"
+    --recipe "${cf300[*]} ${vgg_kd1[*]}"
 fi
