@@ -2,7 +2,8 @@
 a background task).
 
 Times real forward+backward+SGD steps of the chosen encoder at the chosen batch size and
-crop on the chosen device, with the trainer's own loss and mixed precision: one untimed
+crop on the chosen device, with the trainer's own loss and mixed precision (and the
+teacher's forward pass when the run distils from one): one untimed
 warm-up step (allocations, kernel selection), then two timed ones. Validation runs whole
 images, so one real forward pass at a typical validation image size is timed too (images
 above 4 MP are timed at 1 MP and scaled by their pixel count).
@@ -36,10 +37,12 @@ def measure_step(
     crop: int,
     device: str,
     val_size: tuple[int, int] = (0, 0),
+    teacher_encoder: str = "",
     cancel: threading.Event | None = None,
 ) -> StepTiming:
-    """Seconds per training step and per validation image, on `device`; `cancel` is
-    checked before every step (Cancelled is raised)."""
+    """Seconds per training step and per validation image, on `device`; with a
+    `teacher_encoder` (distillation) each step also runs that teacher's forward pass, as the
+    trainer does. `cancel` is checked before every step (Cancelled is raised)."""
     import torch
 
     from crackinspector.core.model.card import ModelCard
@@ -50,6 +53,9 @@ def measure_step(
     dev = pick_device(device)
     amp = training_autocast_dtype(dev, "auto")
     model = build_model(ModelCard(name="estimate", encoder=encoder)).to(dev).train()
+    teacher = None
+    if teacher_encoder:  # its weights do not change its cost: random ones are timed
+        teacher = build_model(ModelCard(name="teacher", encoder=teacher_encoder)).to(dev).eval()
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     loss_fn = make_loss("bce_dice")
     gen = torch.Generator().manual_seed(0)
@@ -62,8 +68,12 @@ def measure_step(
         if cancel.is_set():
             raise Cancelled("time estimate cancelled")
         with autocast(dev, amp):
-            logits = model(x)
-        loss = loss_fn(logits.float(), y)
+            logits = model(x).float()
+        loss = loss_fn(logits, y)
+        if teacher is not None:
+            with torch.no_grad(), autocast(dev, amp):
+                soft = torch.sigmoid(teacher(x).float())
+            loss = loss + loss_fn(logits, soft)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

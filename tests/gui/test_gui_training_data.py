@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from test_gui_training_support import STEMS, copy_pairs, training_isolation  # noqa: F401
 
@@ -172,6 +173,46 @@ def test_settings_refuse_a_batch_larger_than_the_data(qtbot, wizard, tmp_path, c
     page.steps.setValue(0)
     page.batch.setValue(2)
     assert next_enabled(wizard)
+    wizard.reject()
+
+
+def test_teacher_option_reaches_the_trainer_and_the_estimate(qtbot, wizard, tmp_path, crackforest):
+    """Distillation from the wizard: off by default; choosing a teacher puts --teacher and
+    --distill-weight on the trainer's command line (parsed by the trainer itself), names it
+    in the summary, and the time estimate is measured again with the teacher's pass."""
+    images, masks = copy_pairs(crackforest, tmp_path)
+    set_folders(qtbot, wizard, images, masks)
+    wizard.next()
+    page = wizard.model_page
+    page.set_encoder("resnet18")
+    page.random_radio.setChecked(True)
+    assert not page.teacher_check.isChecked() and not page.teacher_combo.isEnabled()
+    assert "--teacher" not in wizard.build_args(tmp_path / "runs" / "plain")
+    page.teacher_check.setChecked(True)
+    page.teacher_combo.setCurrentIndex(
+        page.teacher_combo.findText("unet-resnet34", Qt.MatchStartsWith)
+    )
+    page.teacher_weight.setValue(2.5)
+    teacher = page.teacher()
+    assert teacher is not None and teacher.name == "unet-resnet34"
+    assert "unet-resnet34's predicted probabilities" in page.teacher_note.text()
+    assert next_enabled(wizard)
+    wizard.next()
+    settings = wizard.settings_page
+    settings.steps.setValue(2)
+    settings.batch.setValue(2)
+    settings.crop.setValue(64)
+    settings.device.setCurrentIndex(settings.device.findData("cpu"))
+    assert settings._key()[-1] == "resnet34"  # the estimate times the teacher too
+    qtbot.waitUntil(lambda: "Time per epoch ≈" in settings.estimate_label.text(), timeout=120_000)
+    assert "with the teacher's forward pass" in settings.estimate_label.text()
+    args = wizard.build_args(tmp_path / "runs" / "taught")
+    assert wizard.config_problem(args) == ""
+    from training.cli import build_parser, config_from_args
+
+    cfg = config_from_args(build_parser().parse_args(args))
+    assert cfg.teacher == str(teacher.weights_path) and cfg.distill_weight == 2.5
+    assert "unet-resnet34, weight 2.5" in wizard.summary_html()
     wizard.reject()
 
 

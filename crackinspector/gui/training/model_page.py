@@ -1,11 +1,14 @@
-"""Wizard page 2: the encoder and the weights to start from."""
+"""Wizard page 2: the encoder, the weights to start from, and an optional teacher model to
+learn from beside the masks (distillation)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QRadioButton,
@@ -15,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from crackinspector.core.model.registry import ModelInfo, list_models
-from training.config import ENCODERS
+from training.config import ENCODERS, TrainConfig
 
 # The research encoders first, then a few others the trainer supports.
 OFFERED = tuple(
@@ -59,6 +62,20 @@ class ModelPage(QWizardPage):
         self.model_combo.setAccessibleName("Model to fine-tune")
         self.init_note = QLabel(self)
         self.init_note.setWordWrap(True)
+
+        self.teacher_check = QCheckBox(
+            "Also learn from a trained model's predictions (distillation)", self
+        )
+        self.teacher_combo = QComboBox(self)
+        self.teacher_combo.setAccessibleName("Teacher model")
+        self.teacher_weight = QDoubleSpinBox(self)
+        self.teacher_weight.setRange(0.05, 10.0)
+        self.teacher_weight.setDecimals(2)
+        self.teacher_weight.setSingleStep(0.25)
+        self.teacher_weight.setValue(TrainConfig().distill_weight)
+        self.teacher_weight.setAccessibleName("Teacher weight")
+        self.teacher_note = QLabel(self)
+        self.teacher_note.setWordWrap(True)
         self.reload_models()
 
         form = QFormLayout()
@@ -72,23 +89,29 @@ class ModelPage(QWizardPage):
         layout.addWidget(self.finetune_radio)
         layout.addWidget(self.model_combo)
         layout.addWidget(self.init_note)
+        layout.addWidget(QLabel("<b>Teacher</b>"))
+        layout.addWidget(self.teacher_check)
+        teacher_form = QFormLayout()
+        teacher_form.addRow("Teacher model:", self.teacher_combo)
+        teacher_form.addRow("Weight of its predictions:", self.teacher_weight)
+        layout.addLayout(teacher_form)
+        layout.addWidget(self.teacher_note)
         layout.addStretch(1)
         self.encoder_combo.currentIndexChanged.connect(self._update)
         self.model_combo.currentIndexChanged.connect(self._update)
+        self.teacher_check.toggled.connect(self._update)
+        self.teacher_combo.currentIndexChanged.connect(self._update)
         self._update()
 
     def reload_models(self) -> None:
-        current = self.model_combo.currentData()
-        self.model_combo.clear()
-        for info in list_models():
-            self.model_combo.addItem(f"{info.name}  ({info.card.encoder})", info)
-        if current is not None:
-            for i in range(self.model_combo.count()):
-                if self.model_combo.itemData(i).weights_path == current.weights_path:
-                    self.model_combo.setCurrentIndex(i)
+        models = list_models()
+        for combo in (self.model_combo, self.teacher_combo):
+            _fill(combo, models)
         self.finetune_radio.setEnabled(self.model_combo.count() > 0)
+        self.teacher_check.setEnabled(self.teacher_combo.count() > 0)
         if not self.model_combo.count():
             self.finetune_radio.setToolTip("No models installed yet")
+            self.teacher_check.setToolTip("No models installed yet")
 
     # ------------------------------------------------------------------ values
     def start_from(self) -> str:
@@ -108,6 +131,16 @@ class ModelPage(QWizardPage):
         if base is not None:
             return str(base.weights_path)
         return self.start_from()
+
+    def teacher(self) -> ModelInfo | None:
+        return self.teacher_combo.currentData() if self.teacher_check.isChecked() else None
+
+    def teacher_args(self) -> list[str]:
+        teacher = self.teacher()
+        if teacher is None:
+            return []
+        weight = f"{self.teacher_weight.value():g}"
+        return ["--teacher", str(teacher.weights_path), "--distill-weight", weight]
 
     def fine_tune_from(self, info: ModelInfo) -> None:
         """Start from `info` (the model in use), listed even when it lives outside the model
@@ -157,7 +190,35 @@ class ModelPage(QWizardPage):
                     "Every weight starts random: needs much more data and more epochs. "
                     "Works offline."
                 )
+        teaching = self.teacher_check.isChecked()
+        self.teacher_combo.setEnabled(teaching)
+        self.teacher_weight.setEnabled(teaching)
+        teacher = self.teacher()
+        self.teacher_note.setText(
+            f"Each crop's loss also counts the difference from {teacher.name}'s predicted "
+            "probabilities, times the weight: a way to carry a better model's judgement "
+            "(where a faint crack goes on, what a joint is) into another encoder or onto "
+            "your data. Every step also runs the teacher, so steps take longer (the next "
+            "page measures it)."
+            if teacher is not None
+            else "Optional: a trained model whose predictions the run learns from beside "
+            "your masks (the bundled unet-vgg16 learnt from unet-resnet34 this way)."
+        )
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
+        if self.teacher_check.isChecked() and self.teacher() is None:
+            return False
         return self.start_from() != FINETUNE or self.base_model() is not None
+
+
+def _fill(combo: QComboBox, models: list[ModelInfo]) -> None:
+    """The installed models, keeping the selected one selected."""
+    current = combo.currentData()
+    combo.clear()
+    for info in models:
+        combo.addItem(f"{info.name}  ({info.card.encoder})", info)
+    if current is not None:
+        for i in range(combo.count()):
+            if combo.itemData(i).weights_path == current.weights_path:
+                combo.setCurrentIndex(i)

@@ -126,6 +126,9 @@ class SettingsPage(QWizardPage):
     def _encoder(self) -> str:
         return getattr(self.wizard(), "encoder", lambda: "resnet34")()
 
+    def _teacher_encoder(self) -> str:
+        return getattr(self.wizard(), "teacher_encoder", lambda: "")()
+
     def initializePage(self) -> None:
         self._changed()
 
@@ -157,6 +160,7 @@ class SettingsPage(QWizardPage):
             self.crop.value(),
             self.device.currentData(),
             self._counts()[2],
+            self._teacher_encoder(),
         )
 
     def _changed(self, *_: object) -> None:
@@ -195,9 +199,11 @@ class SettingsPage(QWizardPage):
             return
         n_train, n_val, _ = self._counts()
         steps = steps_per_epoch(n_train, self.batch.value(), self.steps.value())
+        teacher = " with the teacher's forward pass" if self._teacher_encoder() else ""
         self.estimate_label.setText(
             f"Time per epoch ≈ {format_duration(seconds)} ({steps} steps of "
-            f"{self.timing.seconds_per_step:.2f} s measured on {self.timing.device}, plus "
+            f"{self.timing.seconds_per_step:.2f} s measured on {self.timing.device}{teacher}, "
+            "plus "
             f"{n_val} validation images at {self.timing.seconds_per_val_image:.2f} s); "
             f"{self.epochs.value()} epochs ≈ "
             f"{format_duration(seconds * self.epochs.value())}."

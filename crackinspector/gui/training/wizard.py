@@ -68,9 +68,14 @@ class TrainingWizard(QWizard):
     def encoder(self) -> str:
         return self.model_page.encoder()
 
+    def teacher_encoder(self) -> str:
+        teacher = self.model_page.teacher()
+        return teacher.card.encoder if teacher is not None else ""
+
     def build_args(self, run_dir: Path) -> list[str]:
         args = choice_args(self.data_page.choice())
         args += ["--encoder", self.encoder(), "--init", self.model_page.init_arg()]
+        args += self.model_page.teacher_args()
         args += self.settings_page.args()
         args += ["--out", str(run_dir), "--export-dir", str(self.summary_page.export_dir())]
         return args
@@ -99,6 +104,12 @@ class TrainingWizard(QWizard):
         }.get(start, "")
         if start == FINETUNE and self.model_page.base_model() is not None:
             init = f"the model {self.model_page.base_model().name}"
+        teacher = self.model_page.teacher()
+        taught = (
+            f"{teacher.name}, weight {self.model_page.teacher_weight.value():g}"
+            if teacher is not None
+            else "none (the masks only)"
+        )
         epoch_s = s.estimated_epoch_seconds()
         time_text = (
             f"about {format_duration(epoch_s * s.epochs.value())}" if epoch_s else "not measured"
@@ -107,6 +118,7 @@ class TrainingWizard(QWizard):
             ("Photos", f"{c.images} ({check.n_train if check else '?'} pairs for training)"),
             ("Validation", f"{how} ({check.n_val if check else '?'} pairs)"),
             ("Model", f"U-Net, {self.encoder()} encoder, starting from {init}"),
+            ("Teacher", taught),
             (
                 "Training",
                 f"{s.epochs.value()} epochs, batch {s.batch.value()}, "
