@@ -48,14 +48,16 @@ def measure_step(
     from crackinspector.core.model.card import ModelCard
     from crackinspector.core.model.device import autocast, pick_device, training_autocast_dtype
     from crackinspector.core.model.registry import build_model
+    from training.distill import Teacher
     from training.losses import make_loss
 
     dev = pick_device(device)
     amp = training_autocast_dtype(dev, "auto")
     model = build_model(ModelCard(name="estimate", encoder=encoder)).to(dev).train()
     teacher = None
-    if teacher_encoder:  # its weights do not change its cost: random ones are timed
-        teacher = build_model(ModelCard(name="teacher", encoder=teacher_encoder)).to(dev).eval()
+    if teacher_encoder:  # the trainer's Teacher; its weights do not change its cost
+        net = build_model(ModelCard(name="teacher", encoder=teacher_encoder)).to(dev).eval()
+        teacher = Teacher(net, torch.ones(1, device=dev), torch.zeros(1, device=dev))
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     loss_fn = make_loss("bce_dice")
     gen = torch.Generator().manual_seed(0)
@@ -71,9 +73,7 @@ def measure_step(
             logits = model(x).float()
         loss = loss_fn(logits, y)
         if teacher is not None:
-            with torch.no_grad(), autocast(dev, amp):
-                soft = torch.sigmoid(teacher(x).float())
-            loss = loss + loss_fn(logits, soft)
+            loss = loss + loss_fn(logits, teacher.probabilities(x, amp))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
